@@ -1,0 +1,206 @@
+#include "parry/timefmt.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Howard Hinnant's days_from_civil algorithm: exact for every Gregorian date,
+ * no tables, no timegm() and its dependence on the process time zone. */
+int64_t parry_days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned)(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static unsigned days_in_month(int64_t y, unsigned m) {
+  static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+/* Read exactly n digits at s[*i]. */
+static bool digits(const char *s, size_t len, size_t *i, int n, unsigned *out) {
+  unsigned v = 0;
+  for (int k = 0; k < n; k++) {
+    if (*i >= len || s[*i] < '0' || s[*i] > '9') return false;
+    v = v * 10 + (unsigned)(s[(*i)++] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+static bool expect(const char *s, size_t len, size_t *i, char c) {
+  if (*i >= len || s[*i] != c) return false;
+  (*i)++;
+  return true;
+}
+
+/* ".123456789..." -> nanoseconds; extra digits truncated. */
+static bool fraction(const char *s, size_t len, size_t *i, int64_t *ns) {
+  *ns = 0;
+  if (*i >= len || s[*i] != '.') return true;
+  (*i)++;
+  int n = 0;
+  int64_t scale = 100000000;
+  while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
+    if (n < 9) *ns += (s[*i] - '0') * scale;
+    scale /= 10;
+    n++;
+    (*i)++;
+  }
+  return n > 0;
+}
+
+static bool valid_clock(unsigned hh, unsigned mi, unsigned ss) {
+  /* 60 is a leap second; we fold it into the next second's value. */
+  return hh < 24 && mi < 60 && ss <= 60;
+}
+
+static int64_t to_ns(int64_t y, unsigned mo, unsigned d, unsigned hh, unsigned mi, unsigned ss,
+                     int64_t frac_ns, int64_t offset_s) {
+  int64_t secs = parry_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset_s;
+  return secs * PARRY_NS_PER_SEC + frac_ns;
+}
+
+parry_err_t parry_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ns) {
+  size_t i = 0;
+  unsigned y, mo, d, hh, mi, ss;
+  int64_t frac;
+  if (!digits(s, len, &i, 4, &y) || !expect(s, len, &i, '-') || !digits(s, len, &i, 2, &mo) ||
+      !expect(s, len, &i, '-') || !digits(s, len, &i, 2, &d))
+    return PARRY_ERR_INVALID;
+  if (i >= len || (s[i] != 'T' && s[i] != 't' && s[i] != ' ')) return PARRY_ERR_INVALID;
+  i++;
+  if (!digits(s, len, &i, 2, &hh) || !expect(s, len, &i, ':') || !digits(s, len, &i, 2, &mi) ||
+      !expect(s, len, &i, ':') || !digits(s, len, &i, 2, &ss) || !fraction(s, len, &i, &frac))
+    return PARRY_ERR_INVALID;
+  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || !valid_clock(hh, mi, ss))
+    return PARRY_ERR_INVALID;
+  int64_t offset = 0;
+  if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+    i++;
+  } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+    int sign = s[i++] == '-' ? -1 : 1;
+    unsigned oh, om;
+    if (!digits(s, len, &i, 2, &oh) || !expect(s, len, &i, ':') || !digits(s, len, &i, 2, &om) ||
+        oh > 23 || om > 59)
+      return PARRY_ERR_INVALID;
+    offset = sign * (int64_t)(oh * 3600 + om * 60);
+  } else {
+    return PARRY_ERR_INVALID;
+  }
+  if (i != len) return PARRY_ERR_INVALID;
+  *out_ns = to_ns(y, mo, d, hh, mi, ss, frac, offset);
+  return PARRY_OK;
+}
+
+size_t parry_time_format_rfc3339(int64_t ns, char *out) {
+  int64_t secs = ns / PARRY_NS_PER_SEC, frac = ns % PARRY_NS_PER_SEC;
+  if (frac < 0) { frac += PARRY_NS_PER_SEC; secs--; }
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) { rem += 86400; days--; }
+  int64_t y;
+  unsigned mo, d;
+  civil_from_days(days, &y, &mo, &d);
+  char *p = out;
+  p += snprintf(p, PARRY_TIME_MAX_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, mo, d,
+                (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+  if (frac) {
+    int digits_n = frac % 1000000 == 0 ? 3 : frac % 1000 == 0 ? 6 : 9;
+    int64_t shown = digits_n == 3 ? frac / 1000000 : digits_n == 6 ? frac / 1000 : frac;
+    p += snprintf(p, 12, ".%0*lld", digits_n, (long long)shown);
+  }
+  *p++ = 'Z';
+  *p = '\0';
+  return (size_t)(p - out);
+}
+
+parry_err_t parry_time_parse_utc_offset(const char *s, int32_t *out_s) {
+  if (strcmp(s, "Z") == 0 || strcmp(s, "z") == 0) { *out_s = 0; return PARRY_OK; }
+  size_t len = strlen(s), i = 1;
+  unsigned h, m;
+  if (len != 6 || (s[0] != '+' && s[0] != '-') || !digits(s, len, &i, 2, &h) ||
+      !expect(s, len, &i, ':') || !digits(s, len, &i, 2, &m) || h > 23 || m > 59)
+    return PARRY_ERR_INVALID;
+  *out_s = (int32_t)((s[0] == '-' ? -1 : 1) * (int)(h * 3600 + m * 60));
+  return PARRY_OK;
+}
+
+static int month_from_name(const char *s) {
+  static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  for (int m = 0; m < 12; m++)
+    if (memcmp(s, names + 3 * m, 3) == 0) return m + 1;
+  return 0;
+}
+
+parry_err_t parry_time_parse_syslog(const char *s, size_t len, const parry_syslog_time_rule_t *rule,
+                                    int64_t reference_ns, int64_t *out_ns, size_t *consumed) {
+  if (len < 15) return PARRY_ERR_INVALID;
+  int mo = month_from_name(s);
+  if (!mo || s[3] != ' ') return PARRY_ERR_INVALID;
+  size_t i = 4;
+  unsigned d, hh, mi, ss, year = 0;
+  if (s[i] == ' ') { /* "Jan  5" */
+    i++;
+    if (!digits(s, len, &i, 1, &d)) return PARRY_ERR_INVALID;
+  } else if (!digits(s, len, &i, 2, &d)) {
+    return PARRY_ERR_INVALID;
+  }
+  if (!expect(s, len, &i, ' ')) return PARRY_ERR_INVALID;
+  /* Optional year: "Jan 05 2024 10:00:00" */
+  if (i + 5 <= len && s[i + 4] == ' ' && s[i + 2] != ':') {
+    if (!digits(s, len, &i, 4, &year) || !expect(s, len, &i, ' ')) return PARRY_ERR_INVALID;
+  }
+  int64_t frac;
+  if (!digits(s, len, &i, 2, &hh) || !expect(s, len, &i, ':') || !digits(s, len, &i, 2, &mi) ||
+      !expect(s, len, &i, ':') || !digits(s, len, &i, 2, &ss) || !fraction(s, len, &i, &frac) ||
+      !valid_clock(hh, mi, ss) || d < 1 || d > 31)
+    return PARRY_ERR_INVALID;
+
+  if (year) {
+    if (d > days_in_month(year, (unsigned)mo)) return PARRY_ERR_INVALID;
+    *out_ns = to_ns(year, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s);
+  } else {
+    /* The reference's year in the configured zone, then the year rule. */
+    int64_t ref_local_days = (reference_ns / PARRY_NS_PER_SEC + rule->utc_offset_s) / 86400;
+    int64_t ref_year;
+    unsigned rm, rd;
+    civil_from_days(ref_local_days, &ref_year, &rm, &rd);
+    int64_t y = ref_year;
+    /* Feb 29 exists only in leap years: pick the nearest earlier one that has it. */
+    if (mo == 2 && d == 29) while (!is_leap(y)) y--;
+    else if (d > days_in_month(y, (unsigned)mo)) return PARRY_ERR_INVALID;
+    int64_t t = to_ns(y, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s);
+    if (t - reference_ns > rule->max_future_ns) {
+      y--;
+      if (mo == 2 && d == 29) while (!is_leap(y)) y--;
+      t = to_ns(y, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s);
+    }
+    *out_ns = t;
+  }
+  *consumed = i;
+  return PARRY_OK;
+}
+
+int64_t parry_time_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * PARRY_NS_PER_SEC + ts.tv_nsec;
+}
