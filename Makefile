@@ -37,10 +37,7 @@ bench: build
 	@echo "make bench: no benchmarks yet; the ingestor, correlator and executor issues add them"
 
 demo: build
-	@echo "make demo: the pipeline demo arrives with the executor issue; today the" >&2
-	@echo "services start, read configuration and serve /healthz and /metrics, e.g.:" >&2
-	@echo "  $(BUILD_DIR)/bin/parry-ingestor --set http.listen=127.0.0.1:9464" >&2
-	@exit 2
+	BUILD_DIR=$(BUILD_DIR) scripts/demo.sh
 
 # docs/configuration.md is generated from lib/settings.def (a test checks it).
 docs: build
