@@ -26,8 +26,9 @@ build: deps
 	cmake -S . -B $(BUILD_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 	cmake --build $(BUILD_DIR)
 
+# The sanitizer build uses clang, which also builds the libFuzzer targets.
 build-asan: deps
-	cmake -S . -B $(ASAN_BUILD_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Debug -DPARRY_SANITIZE=ON $(CMAKE_FLAGS)
+	CC=clang cmake -S . -B $(ASAN_BUILD_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Debug -DPARRY_SANITIZE=ON -DPARRY_FUZZ=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD_DIR)
 
 test: build build-asan kafka-jars

@@ -5,3 +5,9 @@ if(PARRY_SANITIZE)
                       -fno-omit-frame-pointer -g)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# With fuzz targets in the build, instrument every library for coverage so the
+# fuzzer sees inside the code it drives, not just the target file.
+if(PARRY_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -73,10 +73,16 @@ static bool valid_clock(unsigned hh, unsigned mi, unsigned ss) {
   return hh < 24 && mi < 60 && ss <= 60;
 }
 
-static int64_t to_ns(int64_t y, unsigned mo, unsigned d, unsigned hh, unsigned mi, unsigned ss,
-                     int64_t frac_ns, int64_t offset_s) {
+/* False when the instant is outside what int64 nanoseconds hold (about
+ * 1677-09-22 to 2262-04-11): multiplying would overflow. */
+static bool to_ns(int64_t y, unsigned mo, unsigned d, unsigned hh, unsigned mi, unsigned ss,
+                  int64_t frac_ns, int64_t offset_s, int64_t *out) {
   int64_t secs = parry_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset_s;
-  return secs * PARRY_NS_PER_SEC + frac_ns;
+  if (secs > INT64_MAX / PARRY_NS_PER_SEC || secs < INT64_MIN / PARRY_NS_PER_SEC ||
+      (secs == INT64_MAX / PARRY_NS_PER_SEC && frac_ns > INT64_MAX % PARRY_NS_PER_SEC))
+    return false;
+  *out = secs * PARRY_NS_PER_SEC + frac_ns;
+  return true;
 }
 
 parry_err_t parry_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ns) {
@@ -106,8 +112,7 @@ parry_err_t parry_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ns)
   } else {
     return PARRY_ERR_INVALID;
   }
-  if (i != len) return PARRY_ERR_INVALID;
-  *out_ns = to_ns(y, mo, d, hh, mi, ss, frac, offset);
+  if (i != len || !to_ns(y, mo, d, hh, mi, ss, frac, offset, out_ns)) return PARRY_ERR_INVALID;
   return PARRY_OK;
 }
 
@@ -175,8 +180,9 @@ parry_err_t parry_time_parse_syslog(const char *s, size_t len, const parry_syslo
     return PARRY_ERR_INVALID;
 
   if (year) {
-    if (d > days_in_month(year, (unsigned)mo)) return PARRY_ERR_INVALID;
-    *out_ns = to_ns(year, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s);
+    if (d > days_in_month(year, (unsigned)mo) ||
+        !to_ns(year, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s, out_ns))
+      return PARRY_ERR_INVALID;
   } else {
     /* The reference's year in the configured zone, then the year rule. */
     int64_t ref_local_days = (reference_ns / PARRY_NS_PER_SEC + rule->utc_offset_s) / 86400;
@@ -187,11 +193,14 @@ parry_err_t parry_time_parse_syslog(const char *s, size_t len, const parry_syslo
     /* Feb 29 exists only in leap years: pick the nearest earlier one that has it. */
     if (mo == 2 && d == 29) while (!is_leap(y)) y--;
     else if (d > days_in_month(y, (unsigned)mo)) return PARRY_ERR_INVALID;
-    int64_t t = to_ns(y, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s);
+    int64_t t;
+    if (!to_ns(y, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s, &t))
+      return PARRY_ERR_INVALID;
     if (t - reference_ns > rule->max_future_ns) {
       y--;
       if (mo == 2 && d == 29) while (!is_leap(y)) y--;
-      t = to_ns(y, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s);
+      if (!to_ns(y, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s, &t))
+        return PARRY_ERR_INVALID;
     }
     *out_ns = t;
   }

@@ -34,7 +34,8 @@ parry_err_t parry_buf_append_str(parry_buf_t *b, const char *s);
 parry_err_t parry_buf_append_char(parry_buf_t *b, char c);
 parry_err_t parry_buf_printf(parry_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-parry_err_t parry_buf_vprintf(parry_buf_t *b, const char *fmt, va_list ap);
+parry_err_t parry_buf_vprintf(parry_buf_t *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Append s as the inside of a JSON string: quotes, backslashes and control
  * characters escaped; bytes that are not valid UTF-8 become U+FFFD. */
 parry_err_t parry_buf_append_json_string(parry_buf_t *b, const char *s, size_t len);

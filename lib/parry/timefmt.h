@@ -22,7 +22,8 @@
 
 /* RFC 3339 (also lowercase 't'/'z', space instead of 'T'), fraction of any
  * length (digits past nanoseconds are truncated), offset Z or +HH:MM.
- * Must consume the whole input. */
+ * Must consume the whole input. Instants outside the int64 nanosecond range
+ * (about 1677-09-22 to 2262-04-11) are rejected. */
 parry_err_t parry_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ns);
 
 /* UTC, 'Z', with the shortest of 0, 3, 6 or 9 fraction digits that is exact.

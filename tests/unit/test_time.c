@@ -46,6 +46,10 @@ static void test_rfc3339_rejects(void **state) {
   assert_rfc_rejected("2026-12-04T20:39:41Z ");     /* trailing bytes */
   assert_rfc_rejected("2026-12-04T20:39:41+24:00");
   assert_rfc_rejected("２０２６-12-04T20:39:41Z");
+  /* outside int64 nanoseconds: rejected, not overflowed (UBSan would abort) */
+  assert_rfc_rejected("9999-12-31T23:59:59Z");
+  assert_rfc_rejected("0001-01-01T00:00:00Z");
+  assert_rfc_rejected("2262-04-12T00:00:00Z");
 }
 
 static void assert_format(int64_t ns, const char *expected) {
@@ -115,6 +119,9 @@ static void test_syslog_zone_fraction_and_year(void **state) {
   assert_int_equal(syslog_at("Mar 07 2019 10:00:00 fw", &utc_one_day, "2026-12-05T00:00:00Z", &used),
                    rfc("2019-03-07T10:00:00Z"));
   assert_int_equal(used, 20);
+  int64_t ns;
+  assert_int_not_equal(parry_time_parse_syslog("Mar 07 9999 10:00:00", 20, &utc_one_day, 0, &ns, &used),
+                       PARRY_OK);
 }
 
 static void test_syslog_rejects(void **state) {

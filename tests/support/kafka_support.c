@@ -1,0 +1,41 @@
+#include "kafka_support.h"
+
+#include <stdio.h>
+#include <time.h>
+
+const char *parry_test_kafka_bootstrap(void) {
+  return parry_test_service("KAFKA_BOOTSTRAP",
+                            "a Kafka broker, e.g. from scripts/kafka.sh start");
+}
+
+parry_config_t *parry_test_kafka_config(const char *bootstrap, const char *const *kafka_props) {
+  parry_config_t *cfg = parry_config_new();
+  char assignment[1024], err[512];
+  if (bootstrap) {
+    snprintf(assignment, sizeof assignment, "kafka.bootstrap.servers=%s", bootstrap);
+    if (parry_config_set(cfg, assignment, "KAFKA_BOOTSTRAP", err, sizeof err))
+      fail_msg("could not configure the broker address: %s", err);
+  }
+  for (size_t i = 0; kafka_props && kafka_props[i]; i++) {
+    snprintf(assignment, sizeof assignment, "kafka.%s", kafka_props[i]);
+    if (parry_config_set(cfg, assignment, "test", err, sizeof err))
+      fail_msg("could not set %s: %s", assignment, err);
+  }
+  return cfg;
+}
+
+void parry_test_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions) {
+  char err[512];
+  parry_kafka_topic_spec_t spec = {topic, partitions, -1, NULL}; /* broker default */
+  if (parry_kafka_create_topics(rk, &spec, 1, 30000, err, sizeof err))
+    fail_msg("%s", err);
+  const char *names[] = {topic};
+  if (parry_kafka_wait_topics(rk, names, 1, 30000, err, sizeof err))
+    fail_msg("%s", err);
+}
+
+int64_t parry_test_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

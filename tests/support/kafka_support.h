@@ -1,0 +1,33 @@
+/* Helpers for the suites that talk to a real Kafka broker (tests/kafka and
+ * any service's Kafka tests). The broker comes from KAFKA_BOOTSTRAP, e.g.
+ *
+ *   export KAFKA_BOOTSTRAP=$(scripts/kafka.sh start)
+ *
+ * Failures inside these helpers fail the calling test (cmocka fail_msg). */
+#ifndef PARRY_KAFKA_SUPPORT_H
+#define PARRY_KAFKA_SUPPORT_H
+
+#include <stdint.h>
+
+#include "parry/config.h"
+#include "parry/kafka.h"
+#include "test_support.h"
+
+/* $KAFKA_BOOTSTRAP, or NULL after printing why (the caller then calls skip());
+ * fails instead under PARRY_REQUIRE_SERVICES=1. */
+const char *parry_test_kafka_bootstrap(void);
+
+/* A configuration with kafka.bootstrap.servers=bootstrap (unless NULL) and
+ * the NULL-terminated "name=value" kafka properties in `kafka_props`
+ * (without the "kafka." prefix; may be NULL), each applied with source
+ * "test". The caller destroys it. */
+parry_config_t *parry_test_kafka_config(const char *bootstrap, const char *const *kafka_props);
+
+/* Create a topic through parry_kafka_create_topics and wait until all its
+ * partitions have leaders. */
+void parry_test_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions);
+
+/* Milliseconds on a monotonic clock, for bounded waits. */
+int64_t parry_test_now_ms(void);
+
+#endif
