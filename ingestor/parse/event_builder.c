@@ -1,0 +1,327 @@
+#include "event_builder.h"
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "parry/codec.h"
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0. Overlongs,
+ * surrogates and code points past U+10FFFF are invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t avail) {
+  unsigned char c = s[0];
+  if (c < 0x80) return 1;
+  size_t n;
+  if (c >= 0xC2 && c <= 0xDF) n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) n = 3;
+  else if (c >= 0xF0 && c <= 0xF4) n = 4;
+  else return 0;
+  if (avail < n) return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  if (c == 0xE0 && s[1] < 0xA0) return 0; /* overlong */
+  if (c == 0xED && s[1] >= 0xA0) return 0; /* surrogate */
+  if (c == 0xF0 && s[1] < 0x90) return 0; /* overlong */
+  if (c == 0xF4 && s[1] >= 0x90) return 0; /* > U+10FFFF */
+  return n;
+}
+
+char *parry_evb_text(parry_evb_t *b, const char *s, size_t len) {
+  if (len == (size_t)-1) len = strlen(s);
+  const unsigned char *u = (const unsigned char *)s;
+  /* Fast path: plain ASCII without NUL is copied as it is. */
+  size_t i = 0;
+  while (i < len && u[i] && u[i] < 0x80) i++;
+  if (i == len) return parry_arena_strndup(b->arena, s, len);
+  /* Worst case every byte becomes the 3-byte U+FFFD. */
+  char *out = parry_arena_alloc(b->arena, len * 3 + 1);
+  size_t o = 0;
+  for (i = 0; i < len;) {
+    size_t n = u[i] ? utf8_seq(u + i, len - i) : 0;
+    if (n) {
+      memcpy(out + o, s + i, n);
+      o += n;
+      i += n;
+    } else { /* invalid byte, or NUL, which protobuf strings cannot hold */
+      memcpy(out + o, "\xEF\xBF\xBD", 3);
+      o += 3;
+      i++;
+    }
+  }
+  out[o] = '\0';
+  return out;
+}
+
+void parry_evb_init(parry_evb_t *b, parry_arena_t *arena) {
+  static const Parry__V1__Event init = PARRY__V1__EVENT__INIT;
+  b->arena = arena;
+  b->ev = parry_arena_alloc(arena, sizeof *b->ev);
+  *b->ev = init;
+  b->ev->schema_version = PARRY_SCHEMA_VERSION;
+}
+
+static char *text(parry_evb_t *b, const char *s, size_t len) { return parry_evb_text(b, s, len); }
+
+void parry_evb_set_timestamp(parry_evb_t *b, int64_t ns) {
+  b->ev->timestamp_ns = ns;
+  b->ev->has_timestamp = 1;
+}
+
+/* Categories and types are few (ECS allows a handful): grow by copying. */
+static void append_static(parry_evb_t *b, char ***list, size_t *n, const char *s) {
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp((*list)[i], s) == 0) return;
+  char **grown = parry_arena_alloc(b->arena, (*n + 1) * sizeof *grown);
+  if (*n) memcpy(grown, *list, *n * sizeof *grown);
+  grown[(*n)++] = (char *)s;
+  *list = grown;
+}
+
+void parry_evb_add_category(parry_evb_t *b, const char *c) {
+  append_static(b, &b->ev->event_category, &b->ev->n_event_category, c);
+}
+void parry_evb_add_type(parry_evb_t *b, const char *t) {
+  append_static(b, &b->ev->event_type, &b->ev->n_event_type, t);
+}
+void parry_evb_set_kind(parry_evb_t *b, const char *kind) { b->ev->event_kind = (char *)kind; }
+void parry_evb_set_action(parry_evb_t *b, const char *s, size_t len) {
+  b->ev->event_action = text(b, s, len);
+}
+void parry_evb_set_outcome(parry_evb_t *b, const char *o) { b->ev->event_outcome = (char *)o; }
+void parry_evb_set_dataset(parry_evb_t *b, const char *s, size_t len) {
+  b->ev->event_dataset = text(b, s, len);
+}
+void parry_evb_set_severity(parry_evb_t *b, int64_t s) {
+  b->ev->event_severity = s;
+  b->ev->has_event_severity = 1;
+}
+
+/* The canonical text of an IP address, or false. "::ffff:1.2.3.4" stays as
+ * written by inet_ntop; leading zeros ("010.1.1.1") are refused by inet_pton,
+ * as they should be: their meaning differs between tools. */
+static bool canonical_ip(const char *s, size_t len, char out[INET6_ADDRSTRLEN]) {
+  char tmp[INET6_ADDRSTRLEN + 8];
+  if (len == (size_t)-1) len = strlen(s);
+  if (len == 0 || len >= sizeof tmp) return false;
+  memcpy(tmp, s, len);
+  tmp[len] = '\0';
+  unsigned char bin[16];
+  if (inet_pton(AF_INET, tmp, bin) == 1) return inet_ntop(AF_INET, bin, out, INET6_ADDRSTRLEN);
+  if (inet_pton(AF_INET6, tmp, bin) == 1) return inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN);
+  return false;
+}
+
+static bool set_address(parry_evb_t *b, char **ip_field, const char *object, const char *s,
+                        size_t len) {
+  if (len == (size_t)-1) len = strlen(s);
+  char canon[INET6_ADDRSTRLEN];
+  char path[32];
+  snprintf(path, sizeof path, "%s.address", object);
+  parry_evb_field_str(b, path, s, len);
+  if (!canonical_ip(s, len, canon)) return false;
+  *ip_field = parry_arena_strdup(b->arena, canon);
+  return true;
+}
+
+bool parry_evb_set_source_address(parry_evb_t *b, const char *s, size_t len) {
+  return set_address(b, &b->ev->source_ip, "source", s, len);
+}
+void parry_evb_set_source_port(parry_evb_t *b, uint32_t port) { b->ev->source_port = port; }
+bool parry_evb_set_destination_address(parry_evb_t *b, const char *s, size_t len) {
+  return set_address(b, &b->ev->destination_ip, "destination", s, len);
+}
+void parry_evb_set_destination_port(parry_evb_t *b, uint32_t p) { b->ev->destination_port = p; }
+void parry_evb_set_user(parry_evb_t *b, const char *s, size_t len) { b->ev->user_name = text(b, s, len); }
+void parry_evb_set_host(parry_evb_t *b, const char *s, size_t len) { b->ev->host_name = text(b, s, len); }
+void parry_evb_set_process_name(parry_evb_t *b, const char *s, size_t len) {
+  b->ev->process_name = text(b, s, len);
+}
+void parry_evb_set_process_pid(parry_evb_t *b, int64_t pid) {
+  b->ev->process_pid = pid;
+  b->ev->has_process_pid = 1;
+}
+void parry_evb_set_command_line(parry_evb_t *b, const char *s, size_t len) {
+  b->ev->process_command_line = text(b, s, len);
+}
+void parry_evb_set_message(parry_evb_t *b, const char *s, size_t len) { b->ev->message = text(b, s, len); }
+
+void parry_evb_set_logsource(parry_evb_t *b, const char *product, const char *service,
+                             const char *category) {
+  static const Parry__V1__Logsource init = PARRY__V1__LOGSOURCE__INIT;
+  Parry__V1__Logsource *ls = b->ev->logsource;
+  if (!ls) {
+    ls = parry_arena_alloc(b->arena, sizeof *ls);
+    *ls = init;
+    b->ev->logsource = ls;
+  }
+  if (product) ls->product = (char *)product;
+  if (service) ls->service = (char *)service;
+  if (category) ls->category = (char *)category;
+}
+
+/* ---- untyped fields ---------------------------------------------------- */
+
+static Parry__V1__ValueMap *new_map(parry_evb_t *b) {
+  static const Parry__V1__ValueMap init = PARRY__V1__VALUE_MAP__INIT;
+  Parry__V1__ValueMap *m = parry_arena_alloc(b->arena, sizeof *m);
+  *m = init;
+  return m;
+}
+
+Parry__V1__Value *parry_evb_map_put(parry_evb_t *b, Parry__V1__ValueMap *map, const char *key,
+                                    size_t key_len) {
+  static const Parry__V1__Value vinit = PARRY__V1__VALUE__INIT;
+  static const Parry__V1__Entry einit = PARRY__V1__ENTRY__INIT;
+  if (key_len == (size_t)-1) key_len = strlen(key);
+  for (size_t i = 0; i < map->n_entries; i++) {
+    Parry__V1__Entry *e = map->entries[i];
+    if (strlen(e->key) == key_len && memcmp(e->key, key, key_len) == 0) {
+      *e->value = vinit;
+      return e->value;
+    }
+  }
+  /* Capacity doubles at powers of two: the arena cannot realloc in place. */
+  size_t n = map->n_entries;
+  if (n == 0 || (n & (n - 1)) == 0) {
+    Parry__V1__Entry **grown = parry_arena_alloc(b->arena, (n ? 2 * n : 4) * sizeof *grown);
+    if (n) memcpy(grown, map->entries, n * sizeof *grown);
+    map->entries = grown;
+  }
+  Parry__V1__Entry *e = parry_arena_alloc(b->arena, sizeof *e);
+  *e = einit;
+  e->key = parry_evb_text(b, key, key_len);
+  e->value = parry_arena_alloc(b->arena, sizeof *e->value);
+  *e->value = vinit;
+  map->entries[map->n_entries++] = e;
+  return e->value;
+}
+
+Parry__V1__ValueMap *parry_evb_value_map(parry_evb_t *b, Parry__V1__Value *v) {
+  v->kind_case = PARRY__V1__VALUE__KIND_MAP_VALUE;
+  v->map_value = new_map(b);
+  return v->map_value;
+}
+
+void parry_evb_value_str(parry_evb_t *b, Parry__V1__Value *v, const char *s, size_t len) {
+  v->kind_case = PARRY__V1__VALUE__KIND_STRING_VALUE;
+  v->string_value = parry_evb_text(b, s, len);
+}
+
+Parry__V1__Value *parry_evb_list_append(parry_evb_t *b, Parry__V1__Value *list) {
+  static const Parry__V1__ValueList linit = PARRY__V1__VALUE_LIST__INIT;
+  static const Parry__V1__Value vinit = PARRY__V1__VALUE__INIT;
+  if (list->kind_case != PARRY__V1__VALUE__KIND_LIST_VALUE) {
+    list->kind_case = PARRY__V1__VALUE__KIND_LIST_VALUE;
+    list->list_value = parry_arena_alloc(b->arena, sizeof *list->list_value);
+    *list->list_value = linit;
+  }
+  Parry__V1__ValueList *l = list->list_value;
+  size_t n = l->n_items;
+  if (n == 0 || (n & (n - 1)) == 0) {
+    Parry__V1__Value **grown = parry_arena_alloc(b->arena, (n ? 2 * n : 4) * sizeof *grown);
+    if (n) memcpy(grown, l->items, n * sizeof *grown);
+    l->items = grown;
+  }
+  Parry__V1__Value *v = parry_arena_alloc(b->arena, sizeof *v);
+  *v = vinit;
+  l->items[l->n_items++] = v;
+  return v;
+}
+
+Parry__V1__ValueMap *parry_evb_map_at(parry_evb_t *b, const char *path) {
+  if (!b->ev->fields) b->ev->fields = new_map(b);
+  Parry__V1__ValueMap *map = b->ev->fields;
+  while (*path) {
+    const char *dot = strchr(path, '.');
+    size_t len = dot ? (size_t)(dot - path) : strlen(path);
+    Parry__V1__Value *child = NULL;
+    for (size_t i = 0; i < map->n_entries && !child; i++) {
+      Parry__V1__Entry *e = map->entries[i];
+      if (strlen(e->key) == len && memcmp(e->key, path, len) == 0 &&
+          e->value->kind_case == PARRY__V1__VALUE__KIND_MAP_VALUE)
+        child = e->value;
+    }
+    if (!child) {
+      child = parry_evb_map_put(b, map, path, len);
+      parry_evb_value_map(b, child);
+    }
+    map = child->map_value;
+    path += len + (dot ? 1 : 0);
+  }
+  return map;
+}
+
+/* Split "a.b.c" into the map at "a.b" and the key "c". */
+static Parry__V1__Value *put_path(parry_evb_t *b, const char *path) {
+  const char *dot = strrchr(path, '.');
+  if (!dot) return parry_evb_map_put(b, parry_evb_map_at(b, ""), path, (size_t)-1);
+  char parent[256];
+  size_t plen = (size_t)(dot - path);
+  if (plen >= sizeof parent) plen = sizeof parent - 1;
+  memcpy(parent, path, plen);
+  parent[plen] = '\0';
+  return parry_evb_map_put(b, parry_evb_map_at(b, parent), dot + 1, (size_t)-1);
+}
+
+void parry_evb_field_str(parry_evb_t *b, const char *path, const char *s, size_t len) {
+  parry_evb_value_str(b, put_path(b, path), s, len);
+}
+
+void parry_evb_field_int(parry_evb_t *b, const char *path, int64_t v) {
+  Parry__V1__Value *val = put_path(b, path);
+  val->kind_case = PARRY__V1__VALUE__KIND_INT_VALUE;
+  val->int_value = v;
+}
+
+void parry_evb_field_bool(parry_evb_t *b, const char *path, bool v) {
+  Parry__V1__Value *val = put_path(b, path);
+  val->kind_case = PARRY__V1__VALUE__KIND_BOOL_VALUE;
+  val->bool_value = v;
+}
+
+/* Deep copy of a malloc'd Value into the arena. */
+static void copy_value(parry_evb_t *b, Parry__V1__Value *dst, const Parry__V1__Value *src) {
+  switch (src->kind_case) {
+  case PARRY__V1__VALUE__KIND_STRING_VALUE:
+    parry_evb_value_str(b, dst, src->string_value, (size_t)-1);
+    return;
+  case PARRY__V1__VALUE__KIND_NUMBER_TEXT:
+    dst->kind_case = src->kind_case;
+    dst->number_text = parry_arena_strdup(b->arena, src->number_text);
+    return;
+  case PARRY__V1__VALUE__KIND_LIST_VALUE:
+    dst->kind_case = PARRY__V1__VALUE__KIND_LIST_VALUE;
+    dst->list_value = NULL;
+    {
+      static const Parry__V1__ValueList linit = PARRY__V1__VALUE_LIST__INIT;
+      dst->list_value = parry_arena_alloc(b->arena, sizeof *dst->list_value);
+      *dst->list_value = linit;
+    }
+    for (size_t i = 0; i < src->list_value->n_items; i++)
+      copy_value(b, parry_evb_list_append(b, dst), src->list_value->items[i]);
+    return;
+  case PARRY__V1__VALUE__KIND_MAP_VALUE: {
+    Parry__V1__ValueMap *m = parry_evb_value_map(b, dst);
+    for (size_t i = 0; i < src->map_value->n_entries; i++) {
+      const Parry__V1__Entry *e = src->map_value->entries[i];
+      copy_value(b, parry_evb_map_put(b, m, e->key, (size_t)-1), e->value);
+    }
+    return;
+  }
+  default:
+    *dst = *src; /* scalars: null, bool, int, double */
+    return;
+  }
+}
+
+bool parry_evb_value_from_json(parry_evb_t *b, Parry__V1__Value *v, struct json_object *obj) {
+  /* One conversion rule for numbers and strings, the codec's; copied into
+   * the arena so the Event has one owner. */
+  Parry__V1__Value *tmp = NULL;
+  char err[64];
+  if (parry_value_from_json_object(obj, &tmp, err, sizeof err) != PARRY_OK) return false;
+  copy_value(b, v, tmp);
+  parry__v1__value__free_unpacked(tmp, NULL);
+  return true;
+}
