@@ -12,13 +12,16 @@
 #include "records.h"
 
 static const char usage[] =
-    "usage: parry normalize [--format F] [--rejects FILE] [--set key=value]... [FILE|-]...\n"
+    "usage: parry normalize [--format F] [--output json|protobuf] [--rejects FILE]\n"
+    "                       [--set key=value]... [FILE|-]...\n"
     "\n"
     "Reads logs (stdin when no FILE or for -), writes one normalized event per line\n"
     "(canonical JSON) to stdout, and a final `parsed=N rejected=M` line to stderr.\n"
     "Records are lines, or one JSON document spread over several lines. --format\n"
     "names a parser (default: auto, chosen per record); --rejects FILE writes each\n"
-    "rejected record with its reason as a JSON line. Exit 0 when every input was\n"
+    "rejected record with its reason as a JSON line. --output protobuf writes the\n"
+    "Events as the ingestor publishes them (each a varint length, then the encoded\n"
+    "Event). Exit 0 when every input was\n"
     "read (rejects are reported, not fatal), 1 on an unreadable input, 2 on usage.\n";
 
 typedef struct {
@@ -28,10 +31,35 @@ typedef struct {
   size_t max_record;
   int64_t now_ns;
   uint64_t encode_errors;
+  bool protobuf;
 } normalize_run_t;
+
+/* The service path's encoding, length-delimited as protobuf streams are. */
+static void write_protobuf(normalize_run_t *run, const Parry__V1__Event *ev) {
+  size_t size = protobuf_c_message_get_packed_size(&ev->base);
+  unsigned char prefix[10];
+  size_t n = 0;
+  for (size_t v = size; ; v >>= 7) {
+    prefix[n++] = (unsigned char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+    if (v < 0x80) break;
+  }
+  parry_buf_reset(&run->line);
+  if (parry_buf_reserve(&run->line, n + size) != PARRY_OK) {
+    run->encode_errors++;
+    fprintf(run->err, "parry normalize: an event of %zu bytes is too large\n", size);
+    return;
+  }
+  memcpy(run->line.data, prefix, n);
+  protobuf_c_message_pack(&ev->base, (uint8_t *)run->line.data + n);
+  fwrite(run->line.data, 1, n + size, run->out);
+}
 
 static void on_event(void *opaque, const Parry__V1__Event *ev) {
   normalize_run_t *run = opaque;
+  if (run->protobuf) {
+    write_protobuf(run, ev);
+    return;
+  }
   char why[256];
   parry_buf_reset(&run->line);
   if (parry_event_to_json(ev, &run->line, why, sizeof why) != PARRY_OK) {
@@ -93,6 +121,15 @@ int parry_cmd_normalize(int argc, char **argv, char **envp, FILE *out, FILE *err
       format = argv[++i];
     } else if (strncmp(argv[i], "--format=", 9) == 0) {
       format = argv[i] + 9;
+    } else if ((strcmp(argv[i], "--output") == 0 && i + 1 < argc) ||
+               strncmp(argv[i], "--output=", 9) == 0) {
+      const char *o = argv[i][8] == '=' ? argv[i] + 9 : argv[++i];
+      if (strcmp(o, "protobuf") == 0) run.protobuf = true;
+      else if (strcmp(o, "json") != 0) {
+        fprintf(err, "parry normalize: --output must be json or protobuf, not \"%s\"\n", o);
+        rc = 2;
+        goto out;
+      }
     } else if (strcmp(argv[i], "--rejects") == 0 && i + 1 < argc) {
       rejects_path = argv[++i];
     } else if (strncmp(argv[i], "--rejects=", 10) == 0) {

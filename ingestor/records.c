@@ -48,8 +48,9 @@ static bool next_line(scanner_t *sc, size_t max, const char **line, size_t *len,
     char *nl = memchr(sc->buf + sc->start, '\n', sc->end - sc->start);
     if (nl) {
       *line = sc->buf + sc->start;
-      *len = *total = (size_t)(nl - *line) + 1;
-      sc->start += *len;
+      *total = (size_t)(nl - *line) + 1;
+      *len = *total < max ? *total : max; /* a long line already in the buffer */
+      sc->start += *total;
       return true;
     }
     if (sc->end - sc->start >= max) { /* too long: keep max, skip to newline */
@@ -76,7 +77,8 @@ static bool next_line(scanner_t *sc, size_t max, const char **line, size_t *len,
     if (!fill(sc)) {
       if (sc->end == sc->start) return false;
       *line = sc->buf + sc->start;
-      *len = *total = sc->end - sc->start;
+      *total = sc->end - sc->start;
+      *len = *total < max ? *total : max;
       sc->start = sc->end;
       return true;
     }

@@ -37,7 +37,7 @@ char *parry_buf_steal(parry_buf_t *b) {
 }
 
 /* Make room for `extra` more bytes plus the terminator, within the cap. */
-static parry_err_t reserve(parry_buf_t *b, size_t extra) {
+parry_err_t parry_buf_reserve(parry_buf_t *b, size_t extra) {
   if (extra > effective_cap(b) - b->len) return PARRY_ERR_TOO_LARGE;
   size_t need = b->len + extra + 1;
   if (need <= b->alloc) return PARRY_OK;
@@ -49,7 +49,7 @@ static parry_err_t reserve(parry_buf_t *b, size_t extra) {
 }
 
 parry_err_t parry_buf_append(parry_buf_t *b, const void *data, size_t len) {
-  parry_err_t err = reserve(b, len);
+  parry_err_t err = parry_buf_reserve(b, len);
   if (err) return err;
   if (len) memcpy(b->data + b->len, data, len);
   b->len += len;
@@ -71,7 +71,7 @@ parry_err_t parry_buf_vprintf(parry_buf_t *b, const char *fmt, va_list ap) {
   int n = vsnprintf(NULL, 0, fmt, copy);
   va_end(copy);
   if (n < 0) return PARRY_ERR_INVALID;
-  parry_err_t err = reserve(b, (size_t)n);
+  parry_err_t err = parry_buf_reserve(b, (size_t)n);
   if (err) return err;
   vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
   b->len += (size_t)n;

@@ -29,6 +29,9 @@ void parry_buf_reset(parry_buf_t *b); /* len = 0, memory kept */
  * the buffer is empty afterwards. */
 char *parry_buf_steal(parry_buf_t *b);
 
+/* Make room for `extra` more bytes after len (plus the terminator) without
+ * changing len: for writers that fill data + len directly. */
+parry_err_t parry_buf_reserve(parry_buf_t *b, size_t extra);
 parry_err_t parry_buf_append(parry_buf_t *b, const void *data, size_t len);
 parry_err_t parry_buf_append_str(parry_buf_t *b, const char *s);
 parry_err_t parry_buf_append_char(parry_buf_t *b, char c);

@@ -221,6 +221,23 @@ static void test_records_oversize_line_is_capped_not_lost(void **state) {
   free(data);
 }
 
+/* Regression (found by fuzz_records): a line longer than the cap whose
+ * newline was already in the read buffer came back whole, over the cap. */
+static void test_records_short_oversize_line_in_buffer(void **state) {
+  static const char data[] = "0123456789\nok\n";
+  records_t *r = read_all(data, sizeof data - 1, 5);
+  assert_int_equal(r->n, 2);
+  assert_true(r->oversize[0]);
+  assert_int_equal(r->lens[0], 5);
+  assert_int_equal(r->totals[0], 11);
+  assert_false(r->oversize[1]);
+  static const char last[] = "ok\n0123456789";
+  r = read_all(last, sizeof last - 1, 5); /* also without a final newline */
+  assert_true(r->oversize[1]);
+  assert_int_equal(r->lens[1], 5);
+  assert_int_equal(r->totals[1], 10);
+}
+
 static void test_records_multiline_document(void **state) {
   static const char pretty[] = "{\n  \"a\": 1,\n  \"b\": [1,\n 2]\n}\n";
   records_t *r = read_all(pretty, sizeof pretty - 1, 1024);
@@ -280,6 +297,7 @@ int main(void) {
       cmocka_unit_test(test_records_lines),
       cmocka_unit_test(test_records_nul_bytes_are_data),
       cmocka_unit_test(test_records_oversize_line_is_capped_not_lost),
+      cmocka_unit_test(test_records_short_oversize_line_in_buffer),
       cmocka_unit_test(test_records_multiline_document),
       cmocka_unit_test(test_reject_json_keeps_every_byte),
       cmocka_unit_test(test_builder_text_and_fields),

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Normalization speed, side by side on one generated sshd log, one core each:
+#   parry normalize to NDJSON, and to encoded Events (the service path),
+#   lognormalizer (liblognorm) with bench/sshd.rulebase, JSON output,
+#   fail2ban-regex with the stock sshd filter (on a slice: it is slow),
+# then the ratios, and peak memory at two input sizes (it must stay flat).
+#
+#   bench/normalize.sh [LINES]      (default 2,000,000)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=${BUILD_DIR:-$root/build}/bin
+lines=${1:-2000000}
+work=${BENCH_DIR:-${TMPDIR:-/tmp}/parry-bench}
+mkdir -p "$work"
+log=$work/sshd-$lines.log
+[[ -s $log ]] || python3 "$root/bench/gen-sshd-log.py" "$lines" "$log"
+f2b_lines=$((lines / 10 < 200000 ? lines / 10 : 200000))
+head -n "$f2b_lines" "$log" > "$work/sshd-f2b.log"
+pin=(taskset -c 0)
+command -v taskset >/dev/null || pin=()
+
+# seconds of wall time of a command, best of 3
+best_of_3() {
+  local best=999999 t
+  for _ in 1 2 3; do
+    local s e
+    s=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    e=$(date +%s.%N)
+    t=$(echo "$e - $s" | bc -l)
+    best=$(echo "if ($t < $best) $t else $best" | bc -l)
+  done
+  echo "$best"
+}
+rate() { echo "$1 / $2" | bc -l | xargs printf '%.0f'; }
+
+echo "== normalization: $lines sshd lines ($log), one core"
+t_json=$(best_of_3 "${pin[@]}" "$bin/parry" normalize --format syslog "$log")
+t_auto=$(best_of_3 "${pin[@]}" "$bin/parry" normalize "$log")
+t_pb=$(best_of_3 "${pin[@]}" "$bin/parry" normalize --format syslog --output protobuf "$log")
+r_json=$(rate "$lines" "$t_json"); r_auto=$(rate "$lines" "$t_auto"); r_pb=$(rate "$lines" "$t_pb")
+printf '%-44s %12s lines/s\n' "parry normalize --format syslog (NDJSON)" "$r_json"
+printf '%-44s %12s lines/s\n' "parry normalize (auto-detect, NDJSON)" "$r_auto"
+printf '%-44s %12s lines/s\n' "parry normalize --output protobuf (Event)" "$r_pb"
+
+r_ln=""
+if command -v lognormalizer >/dev/null; then
+  t_ln=$(best_of_3 "${pin[@]}" sh -c "lognormalizer -r '$root/bench/sshd.rulebase' -e json < '$log'")
+  r_ln=$(rate "$lines" "$t_ln")
+  printf '%-44s %12s lines/s\n' "lognormalizer -e json (sshd rulebase)" "$r_ln"
+else
+  echo "lognormalizer: not installed (apt-get install liblognorm-utils)"
+fi
+r_f2b=""
+if command -v fail2ban-regex >/dev/null; then
+  t_f2b=$(best_of_3 "${pin[@]}" fail2ban-regex "$work/sshd-f2b.log" /etc/fail2ban/filter.d/sshd.conf)
+  r_f2b=$(rate "$f2b_lines" "$t_f2b")
+  printf '%-44s %12s lines/s  (%s lines)\n' "fail2ban-regex (stock sshd filter)" "$r_f2b" "$f2b_lines"
+else
+  echo "fail2ban-regex: not installed (apt-get install fail2ban)"
+fi
+echo
+[[ -n $r_ln ]] && printf 'ratio parry NDJSON / lognormalizer:   %6.1fx  (target >= 3x)\n' "$(echo "$r_json / $r_ln" | bc -l)"
+[[ -n $r_f2b ]] && printf 'ratio parry NDJSON / fail2ban-regex:  %6.1fx  (target >= 50x)\n' "$(echo "$r_json / $r_f2b" | bc -l)"
+
+half=$work/sshd-half.log
+head -n $((lines / 2)) "$log" > "$half"
+rss() { /usr/bin/time -f %M "$bin/parry" normalize --format syslog "$1" 2>&1 >/dev/null | tail -1; }
+echo
+printf 'peak memory: %s KiB at %s lines, %s KiB at %s lines\n' "$(rss "$half")" $((lines / 2)) "$(rss "$log")" "$lines"
