@@ -11,6 +11,7 @@ typedef struct {
 
 static const command_t commands[] = {
     {"config", parry_cmd_config, "check configuration; --reference prints every setting", NULL},
+    {"topics", parry_cmd_topics, "create Parry's Kafka topics (`parry topics create`)", NULL},
     {"normalize", parry_cmd_normalize, "raw logs to NDJSON events", NULL},
     {"detect", NULL, "NDJSON events (or raw logs) to alerts with Sigma rules", "the correlator issues"},
     {"rules", NULL, "validate Sigma rules (`parry rules check PATH`)", "the correlator issues"},

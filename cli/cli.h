@@ -10,6 +10,7 @@
 int parry_cli_main(int argc, char **argv, char **envp, FILE *out, FILE *err);
 
 int parry_cmd_config(int argc, char **argv, char **envp, FILE *out, FILE *err);
+int parry_cmd_topics(int argc, char **argv, char **envp, FILE *out, FILE *err);
 int parry_cmd_normalize(int argc, char **argv, char **envp, FILE *out, FILE *err);
 
 #endif
