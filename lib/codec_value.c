@@ -534,12 +534,15 @@ void codec_w_string(codec_writer_t *w, const char *s, const codec_path_t *p) {
   if (w->err) return;
   if (!s) s = "";
   size_t len = strlen(s);
-  if (!codec_utf8_valid(s, len)) {
+  codec_w_lit(w, "\"");
+  if (w->err) return;
+  /* Validation and escaping in one pass over the bytes. */
+  parry_err_t err = parry_buf_append_json_string_strict(w->out, s, len);
+  if (err == PARRY_ERR_INVALID) {
     codec_w_fail(w, PARRY_ERR_INVALID, p, "invalid UTF-8 in string");
     return;
   }
-  codec_w_lit(w, "\"");
-  if (!w->err) buf_result(w, parry_buf_append_json_string(w->out, s, len));
+  buf_result(w, err);
   codec_w_lit(w, "\"");
 }
 

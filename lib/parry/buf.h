@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "parry/error.h"
 
@@ -32,7 +33,19 @@ char *parry_buf_steal(parry_buf_t *b);
 /* Make room for `extra` more bytes after len (plus the terminator) without
  * changing len: for writers that fill data + len directly. */
 parry_err_t parry_buf_reserve(parry_buf_t *b, size_t extra);
-parry_err_t parry_buf_append(parry_buf_t *b, const void *data, size_t len);
+parry_err_t parry_buf_append_slow(parry_buf_t *b, const void *data, size_t len);
+
+/* Inline because writers call it for every few bytes: when the room is there
+ * (the common case once a buffer is warm) it is a bounds check and a memcpy. */
+static inline parry_err_t parry_buf_append(parry_buf_t *b, const void *data, size_t len) {
+  if (b->alloc - b->len > len && (b->cap == 0 || b->cap - b->len >= len)) {
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return PARRY_OK;
+  }
+  return parry_buf_append_slow(b, data, len);
+}
 parry_err_t parry_buf_append_str(parry_buf_t *b, const char *s);
 parry_err_t parry_buf_append_char(parry_buf_t *b, char c);
 parry_err_t parry_buf_printf(parry_buf_t *b, const char *fmt, ...)
@@ -42,5 +55,8 @@ parry_err_t parry_buf_vprintf(parry_buf_t *b, const char *fmt, va_list ap)
 /* Append s as the inside of a JSON string: quotes, backslashes and control
  * characters escaped; bytes that are not valid UTF-8 become U+FFFD. */
 parry_err_t parry_buf_append_json_string(parry_buf_t *b, const char *s, size_t len);
+/* The same, but input that is not valid UTF-8 is refused: PARRY_ERR_INVALID
+ * and nothing appended (the codec, which must not change data). */
+parry_err_t parry_buf_append_json_string_strict(parry_buf_t *b, const char *s, size_t len);
 
 #endif
