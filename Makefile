@@ -3,7 +3,7 @@
 #   make test    install dependencies, build (plain and ASan+UBSan), start a
 #                real Kafka broker and PostgreSQL, run every test, stop them
 #   make demo    the whole pipeline on one machine (arrives with the executor)
-#   make bench   benchmarks, figures printed (arrive with later issues)
+#   make bench   benchmarks: figures and ratios against peers, printed
 #
 # Smaller steps: make deps | build | build-asan | docs | clean
 
@@ -34,8 +34,9 @@ build-asan: deps
 test: build build-asan kafka-jars
 	BUILD_DIR=$(abspath $(BUILD_DIR)) ASAN_BUILD_DIR=$(abspath $(ASAN_BUILD_DIR)) scripts/test.sh
 
-bench: build
-	@echo "make bench: no benchmarks yet; the ingestor, correlator and executor issues add them"
+bench: build kafka-jars
+	scripts/install-deps.sh bench
+	BUILD_DIR=$(abspath $(BUILD_DIR)) bench/run.sh
 
 demo: build
 	BUILD_DIR=$(BUILD_DIR) scripts/demo.sh

@@ -3,6 +3,9 @@
 # services. Safe to run again: it installs only what is missing.
 #
 #   scripts/install-deps.sh          install (as root, or through sudo)
+#   scripts/install-deps.sh bench    also the peers `make bench` measures
+#                                    against (lognormalizer, fail2ban-regex,
+#                                    SEC) and its timing tools
 #   scripts/install-deps.sh --check  only report what is missing
 #
 # When it can neither run as root nor use sudo without a password, it prints
@@ -21,6 +24,16 @@ packages=(
   # tests and tools
   curl python3 openssl
 )
+bench_packages=(liblognorm-utils fail2ban sec bc time util-linux)
+
+check_only=false
+for arg in "$@"; do
+  case $arg in
+    bench) packages+=("${bench_packages[@]}") ;;
+    --check) check_only=true ;;
+    *) echo "install-deps: unknown argument \"$arg\" (bench, --check)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
@@ -32,7 +45,7 @@ if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages present"
   exit 0
 fi
-if [[ ${1:-} == --check ]]; then
+if $check_only; then
   echo "install-deps: missing: ${missing[*]}"
   exit 1
 fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, one after another, each printing its figures
+# and its ratios against the peers it measures in the same run. Benchmarks
+# that need a broker get the real one (scripts/with-services.sh).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export BUILD_DIR=${BUILD_DIR:-$root/build}
+echo "# Parry benchmarks on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo
+"$root/bench/normalize.sh"
+for b in "$root"/bench/*_kafka.sh; do
+  [[ -x $b ]] || continue
+  echo
+  "$root/scripts/with-services.sh" "$b"
+done
