@@ -85,6 +85,45 @@ static bool next_line(scanner_t *sc, size_t max, const char **line, size_t *len,
   }
 }
 
+/* Length of the JSON object or array at s[0] (s[0] is '{' or '['), found by
+ * counting brackets outside strings; len if it never closes. Validity is the
+ * parser's business: this only finds where one document ends. */
+static size_t json_value_extent(const char *s, size_t len) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') i++;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return i + 1;
+    }
+  }
+  return len;
+}
+
+/* A stream of pretty-printed documents, one after another: one record each,
+ * numbered by the line it starts on. Anything that is not an object or array
+ * becomes one record with the rest, for the normalizer to reject. */
+static void split_documents(const char *s, size_t len, parry_record_cb cb, void *opaque) {
+  size_t i = 0;
+  uint64_t line = 1;
+  while (i < len) {
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+      line += s[i++] == '\n';
+    if (i == len) break;
+    size_t n = s[i] == '{' || s[i] == '[' ? json_value_extent(s + i, len - i) : len - i;
+    cb(opaque, s + i, n, line, false, n);
+    for (size_t k = i; k < i + n; k++) line += s[k] == '\n';
+    i += n;
+  }
+}
+
 parry_err_t parry_read_records(FILE *f, size_t max_record, parry_record_cb cb, void *opaque,
                                char *errstr, size_t errstr_size) {
   scanner_t sc = {f, NULL, max_record + (1 << 20), 0, 0, false};
@@ -108,7 +147,10 @@ parry_err_t parry_read_records(FILE *f, size_t max_record, parry_record_cb cb, v
         if (doc.len < max_record)
           parry_buf_append(&doc, line, len < max_record - doc.len ? len : max_record - doc.len);
       }
-      cb(opaque, doc.data ? doc.data : "", doc.len, 1, doc_total > max_record, doc_total);
+      if (doc_total > max_record)
+        cb(opaque, doc.data, doc.len, 1, true, doc_total);
+      else
+        split_documents(doc.data, doc.len, cb, opaque);
       parry_buf_free(&doc);
     } else {
       do {

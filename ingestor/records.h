@@ -17,9 +17,11 @@
 typedef void (*parry_record_cb)(void *opaque, const char *rec, size_t len, uint64_t seq,
                                 bool oversize, size_t total_len);
 
-/* Lines, unless the stream is one JSON document spread over several lines
+/* Lines, unless the stream holds JSON documents spread over several lines
  * (it starts with '{' or '[' and its first line alone is not valid JSON):
- * then the whole stream is one record. Returns PARRY_ERR_IO on a read error. */
+ * then each document is a record (documents one after another, as tools
+ * that pretty-print a series write them), numbered by its first line.
+ * Returns PARRY_ERR_IO on a read error. */
 parry_err_t parry_read_records(FILE *f, size_t max_record, parry_record_cb cb, void *opaque,
                                char *errstr, size_t errstr_size);
 

@@ -97,30 +97,40 @@ void parry_evb_set_severity(parry_evb_t *b, int64_t s) {
   b->ev->has_event_severity = 1;
 }
 
-/* The canonical text of an IP address, or false. "::ffff:1.2.3.4" stays as
- * written by inet_ntop; leading zeros ("010.1.1.1") are refused by inet_pton,
- * as they should be: their meaning differs between tools. */
-static bool canonical_ip(const char *s, size_t len, char out[INET6_ADDRSTRLEN]) {
+/* The canonical text of an IP address into out, or false. glibc's
+ * inet_pton refuses IPv4 with leading zeros ("010.1.1.1", whose meaning
+ * differs between tools) and anything but four dotted decimals, so an IPv4
+ * it accepts is already canonical and is copied as it is; IPv6 goes through
+ * inet_ntop for lower case and "::" compression. */
+static bool canonical_ip(const char *s, size_t len, char out[INET6_ADDRSTRLEN], size_t *out_len) {
   char tmp[INET6_ADDRSTRLEN + 8];
-  if (len == (size_t)-1) len = strlen(s);
   if (len == 0 || len >= sizeof tmp) return false;
   memcpy(tmp, s, len);
   tmp[len] = '\0';
+  /* inet_pton stops at a NUL: "1.2.3.4\0junk" must not pass for an address
+   * (and its length must not be trusted for the copy below). */
+  if (strlen(tmp) != len) return false;
   unsigned char bin[16];
-  if (inet_pton(AF_INET, tmp, bin) == 1) return inet_ntop(AF_INET, bin, out, INET6_ADDRSTRLEN);
-  if (inet_pton(AF_INET6, tmp, bin) == 1) return inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN);
+  if (inet_pton(AF_INET, tmp, bin) == 1) {
+    memcpy(out, tmp, len + 1);
+    *out_len = len;
+    return true;
+  }
+  if (inet_pton(AF_INET6, tmp, bin) == 1 && inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN)) {
+    *out_len = strlen(out);
+    return true;
+  }
   return false;
 }
 
 static bool set_address(parry_evb_t *b, char **ip_field, const char *object, const char *s,
                         size_t len) {
   if (len == (size_t)-1) len = strlen(s);
+  parry_evb_value_str(b, parry_evb_map_put(b, parry_evb_map_at(b, object), "address", 7), s, len);
   char canon[INET6_ADDRSTRLEN];
-  char path[32];
-  snprintf(path, sizeof path, "%s.address", object);
-  parry_evb_field_str(b, path, s, len);
-  if (!canonical_ip(s, len, canon)) return false;
-  *ip_field = parry_arena_strdup(b->arena, canon);
+  size_t canon_len;
+  if (!canonical_ip(s, len, canon, &canon_len)) return false;
+  *ip_field = parry_arena_strndup(b->arena, canon, canon_len);
   return true;
 }
 

@@ -10,6 +10,11 @@
  * JSON parser, which accepts any object. */
 const parry_parser_t *const parry_parsers[] = {
     /* PARSERS: one line each, most specific first (helpers add theirs here) */
+    &parry_parser_windows,
+    &parry_parser_suricata,
+    &parry_parser_zeek,
+    &parry_parser_cef,
+    &parry_parser_syslog,
     &parry_parser_json,
     NULL,
 };
@@ -59,7 +64,12 @@ static void event_id(const parry_parse_t *p, char out[33]) {
   uint64_t pos[2] = {p->record_seq, p->emitted};
   hash_bytes(&h, pos, sizeof pos);
   hash_bytes(&h, p->record, p->record_len);
-  snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.a, (unsigned long long)h.b);
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 16; i++) {
+    out[i] = hex[(h.a >> (60 - 4 * i)) & 15];
+    out[16 + i] = hex[(h.b >> (60 - 4 * i)) & 15];
+  }
+  out[32] = '\0';
 }
 
 static void finish(parry_parse_t *p, Parry__V1__Event *ev, char *id) {

@@ -242,7 +242,15 @@ static void test_records_multiline_document(void **state) {
   static const char pretty[] = "{\n  \"a\": 1,\n  \"b\": [1,\n 2]\n}\n";
   records_t *r = read_all(pretty, sizeof pretty - 1, 1024);
   assert_int_equal(r->n, 1);
-  assert_int_equal(r->lens[0], sizeof pretty - 1);
+  assert_int_equal(r->lens[0], sizeof pretty - 2); /* the document, without the final newline */
+  /* several pretty documents in a row, with braces inside strings */
+  static const char series[] = "{\n \"a\": \"}{\\\"\"\n}\n\n[1,\n {\"b\": 2}]\n{\n";
+  r = read_all(series, sizeof series - 1, 1024);
+  assert_int_equal(r->n, 3);
+  assert_string_equal(r->recs[0], "{\n \"a\": \"}{\\\"\"\n}");
+  assert_int_equal(r->seqs[1], 5);
+  assert_string_equal(r->recs[1], "[1,\n {\"b\": 2}]");
+  assert_string_equal(r->recs[2], "{\n"); /* unterminated: the parser will say so */
   static const char ndjson[] = "{\"a\":1}\n{\"b\":2}\n";
   r = read_all(ndjson, sizeof ndjson - 1, 1024);
   assert_int_equal(r->n, 2);
@@ -271,6 +279,11 @@ static void test_builder_text_and_fields(void **state) {
   assert_string_equal(b.ev->source_ip, "::ffff:10.0.0.1");
   assert_false(parry_evb_set_destination_address(&b, "example.com", (size_t)-1));
   parry_evb_field_int(&b, "log.syslog.facility.code", 4);
+  /* Regression (fuzz_cef): bytes after a NUL behind a valid IPv4 address
+   * overflowed the canonical copy; such text is an address, not an IP. */
+  static const char nul_ip[] = "1.2.3.4\0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+  assert_false(parry_evb_set_destination_address(&b, nul_ip, sizeof nul_ip - 1));
+  assert_false(parry_evb_set_destination_address(&b, "example.com", (size_t)-1));
   parry_evb_field_str(&b, "log.syslog.appname", "sshd", 4);
   parry_evb_field_int(&b, "log.syslog.facility.code", 10); /* replaces */
   parry_evb_add_category(&b, "authentication");

@@ -1,0 +1,8 @@
+/* libFuzzer target for the windows parser (ingestor/parse/windows.c): see
+ * fuzz_parse_common.h for what is checked. */
+#include "fuzz_parse_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_parse("windows", data, size);
+  return 0;
+}
