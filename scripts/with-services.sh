@@ -6,7 +6,8 @@
 # Exports KAFKA_BOOTSTRAP and PARRY_PG_DSN to the command. A service whose
 # variable is already set is used as it is and not started. Services this
 # script started are stopped when the command ends, whether it passed,
-# failed or was interrupted; the command's exit status is kept.
+# failed or was interrupted; the command's exit status is kept. A broker or
+# cluster that was already running (started by hand) is used and left running.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -23,12 +24,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if [[ -z ${KAFKA_BOOTSTRAP:-} ]]; then
-  started+=(kafka)
+  "$here/kafka.sh" status >/dev/null 2>&1 || started+=(kafka)
   KAFKA_BOOTSTRAP=$("$here/kafka.sh" start)
   export KAFKA_BOOTSTRAP
 fi
 if [[ -z ${PARRY_PG_DSN:-} ]]; then
-  started+=(pg)
+  "$here/pg.sh" status >/dev/null 2>&1 || started+=(pg)
   "$here/pg.sh" start >&2
   PARRY_PG_DSN=$("$here/pg.sh" dsn)
   export PARRY_PG_DSN
