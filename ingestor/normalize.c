@@ -201,8 +201,17 @@ void parry_stream_record(parry_stream_t *s, const char *rec, size_t len, uint64_
     json_object *obj = NULL;
     char err[512];
     if (parry_codec_parse_json(rec + start, len - start, &obj, err, sizeof err) != PARRY_OK) {
-      snprintf(why, sizeof why, "invalid JSON: %s", err);
+      /* Not JSON after all: "[2024-01-02 ...] sshd ..." lines start with a
+       * bracket too. A text parser may claim it; if none does, the JSON
+       * error is the more useful reason. */
       ok = false;
+      if (!s->n->forced || s->n->forced->parse_text) {
+        char text_why[640];
+        ok = parse_text(s, &p, rec, len, text_why, sizeof text_why);
+        if (!ok && strcmp(text_why, "no parser recognises this record") != 0)
+          snprintf(why, sizeof why, "%s", text_why);
+      }
+      if (!ok && !why[0]) snprintf(why, sizeof why, "invalid JSON: %s", err);
     } else if (json_object_is_type(obj, json_type_array)) {
       /* A batch: each element on its own; one bad element rejects the
        * batch's record once, naming the element, after the good ones. */

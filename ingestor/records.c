@@ -85,6 +85,20 @@ static bool next_line(scanner_t *sc, size_t max, const char **line, size_t *len,
   }
 }
 
+/* Whether a first line opens a JSON object or array, as opposed to a log
+ * line that starts with a bracket ("[Tue Feb 25 14:34:10 2005] sshd..."):
+ * the first thing inside must be what JSON allows there. */
+static bool looks_like_json_start(const char *s, size_t len) {
+  if (s[0] != '{' && s[0] != '[') return false;
+  size_t i = 1;
+  while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
+  if (i == len || s[i] == '\n') return true;
+  char c = s[i];
+  if (s[0] == '{') return c == '"' || c == '}';
+  return c == '{' || c == '[' || c == '"' || c == ']' || c == '-' || (c >= '0' && c <= '9') ||
+         c == 't' || c == 'f' || c == 'n';
+}
+
 /* Length of the JSON object or array at s[0] (s[0] is '{' or '['), found by
  * counting brackets outside strings; len if it never closes. Validity is the
  * parser's business: this only finds where one document ends. */
@@ -136,7 +150,7 @@ parry_err_t parry_read_records(FILE *f, size_t max_record, parry_record_cb cb, v
   if (next_line(&sc, max_record, &line, &len, &total)) {
     size_t i = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
-    bool maybe_document = i < len && (line[i] == '{' || line[i] == '[');
+    bool maybe_document = i < len && looks_like_json_start(line + i, len - i);
     if (maybe_document && total == len && !is_json_text(line, len)) {
       /* One JSON document over many lines: the whole stream is the record. */
       parry_buf_t doc = PARRY_BUF_INIT(0);

@@ -444,7 +444,15 @@ static void w_member(codec_writer_t *w, const void *base, const member_t *m,
     codec_w_lit(w, "]");
     break;
   }
-  case M_PORT: codec_w_uint(w, *AT(base, m->off, uint32_t)); break;
+  case M_PORT: {
+    /* The reader refuses ports past 65535; the writer must not make them. */
+    uint32_t port = *AT(base, m->off, uint32_t);
+    if (port > 65535)
+      codec_w_fail(w, PARRY_ERR_INVALID, p, "port %u is out of range 1..65535", port);
+    else
+      codec_w_uint(w, port);
+    break;
+  }
   case M_I64: codec_w_int(w, *AT(base, m->off, int64_t)); break;
   }
 }

@@ -190,6 +190,8 @@ parry_err_t parry_time_parse_syslog(const char *s, size_t len, const parry_syslo
   if (s[i] == ' ') { /* "Jan  5" */
     i++;
     if (!digits(s, len, &i, 1, &d)) return PARRY_ERR_INVALID;
+  } else if (s[i + 1] == ' ') { /* "Jan 5": some senders do not pad */
+    if (!digits(s, len, &i, 1, &d)) return PARRY_ERR_INVALID;
   } else if (!digits(s, len, &i, 2, &d)) {
     return PARRY_ERR_INVALID;
   }
@@ -226,6 +228,14 @@ parry_err_t parry_time_parse_syslog(const char *s, size_t len, const parry_syslo
       if (mo == 2 && d == 29) while (!is_leap(y)) y--;
       if (!to_ns(y, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s, &t))
         return PARRY_ERR_INVALID;
+    } else if (!(mo == 2 && d == 29)) {
+      /* A January line read just before midnight on Dec 31 (a sender's
+       * clock slightly ahead) is next year's, if that is within the
+       * allowed future. */
+      int64_t next;
+      if (to_ns(y + 1, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s, &next) &&
+          next - reference_ns <= rule->max_future_ns)
+        t = next;
     }
     *out_ns = t;
   }

@@ -4,10 +4,10 @@
  * Syslog (RFC 3164) timestamps carry neither year nor zone. The rule, set by
  * configuration (time.syslog_utc_offset, time.syslog_max_future):
  *   - the zone is a fixed UTC offset (default +00:00);
- *   - the year is the reference time's year (the time the line is read),
- *     unless that puts the timestamp more than max_future after the
- *     reference, in which case it is the previous year: a "Dec 31 23:59:59"
- *     line read on Jan 1 belongs to last year.
+ *   - the year is the one that puts the timestamp at most max_future after
+ *     the reference (the time the line is read) and least far before it: a
+ *     "Dec 31 23:59:59" line read on Jan 1 belongs to last year, a
+ *     "Jan  1 00:00:01" line read on Dec 31 at 23:59:59 to next year.
  */
 #ifndef PARRY_TIMEFMT_H
 #define PARRY_TIMEFMT_H
@@ -39,7 +39,7 @@ typedef struct {
 parry_err_t parry_time_parse_utc_offset(const char *s, int32_t *out_s);
 
 /* Parse an RFC 3164 timestamp at the start of s: "Mmm dd hh:mm:ss" (day
- * space- or zero-padded), optionally with ".fraction", optionally with a year
+ * space- or zero-padded, or not padded at all), optionally with ".fraction", optionally with a year
  * ("Mmm dd yyyy hh:mm:ss", as some devices write). Sets *consumed to the bytes
  * used; the year rule applies when no year is given. */
 parry_err_t parry_time_parse_syslog(const char *s, size_t len,

@@ -251,6 +251,10 @@ static void test_records_multiline_document(void **state) {
   assert_int_equal(r->seqs[1], 5);
   assert_string_equal(r->recs[1], "[1,\n {\"b\": 2}]");
   assert_string_equal(r->recs[2], "{\n"); /* unterminated: the parser will say so */
+  /* a log whose lines start with a bracket is a log, not a document */
+  static const char bracketed[] = "[Tue Feb 25 14:34:10 2005] sshd: a\n[Tue Feb 25 14:34:11 2005] b\n";
+  r = read_all(bracketed, sizeof bracketed - 1, 1024);
+  assert_int_equal(r->n, 2);
   static const char ndjson[] = "{\"a\":1}\n{\"b\":2}\n";
   r = read_all(ndjson, sizeof ndjson - 1, 1024);
   assert_int_equal(r->n, 2);
@@ -289,6 +293,14 @@ static void test_builder_text_and_fields(void **state) {
   parry_evb_add_category(&b, "authentication");
   parry_evb_add_category(&b, "authentication"); /* once */
   parry_evb_set_timestamp(&b, 0);
+  /* a port past 65535 cannot be written (the reader would refuse it) */
+  parry_evb_set_source_port(&b, 70000);
+  parry_buf_t bad = PARRY_BUF_INIT(0);
+  char bad_why[128];
+  assert_int_equal(parry_event_to_json(b.ev, &bad, bad_why, sizeof bad_why), PARRY_ERR_INVALID);
+  assert_non_null(strstr(bad_why, "source.port: port 70000 is out of range"));
+  parry_buf_free(&bad);
+  parry_evb_set_source_port(&b, 0);
   parry_buf_t out = PARRY_BUF_INIT(0);
   char why[128];
   assert_int_equal(parry_event_to_json(b.ev, &out, why, sizeof why), PARRY_OK);

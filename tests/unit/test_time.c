@@ -91,6 +91,10 @@ static void test_syslog_same_year(void **state) {
   assert_int_equal(used, 15);
   assert_int_equal(syslog_at("Jun 09 06:06:20", &utc_one_day, "2026-12-04T21:00:00Z", NULL),
                    rfc("2026-06-09T06:06:20Z"));
+  /* an unpadded day, as some senders write it */
+  assert_int_equal(syslog_at("Feb 7 16:01:07 host x", &utc_one_day, "2026-12-04T21:00:00Z", &used),
+                   rfc("2026-02-07T16:01:07Z"));
+  assert_int_equal(used, 14);
 }
 
 static void test_syslog_year_rule_rolls_back(void **state) {
@@ -103,6 +107,10 @@ static void test_syslog_year_rule_rolls_back(void **state) {
   /* just past the allowed future: previous year */
   assert_int_equal(syslog_at("Jan  2 00:00:06", &utc_one_day, "2027-01-01T00:00:05Z", NULL),
                    rfc("2026-01-02T00:00:06Z"));
+  /* a January line read just before the new year, within the allowed
+   * future: next year's */
+  assert_int_equal(syslog_at("Jan  1 00:00:01", &utc_one_day, "2026-12-31T23:59:59Z", NULL),
+                   rfc("2027-01-01T00:00:01Z"));
   /* Feb 29 picks the latest leap year not in the future */
   assert_int_equal(syslog_at("Feb 29 12:00:00", &utc_one_day, "2026-03-01T00:00:00Z", NULL),
                    rfc("2024-02-29T12:00:00Z"));
