@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 
+#include "sigma/sigma.h"
+
 /* Runs `parry ARGS...`; output goes to out/err so tests can capture it.
  * Returns the process exit code: 0 success, 1 failure, 2 usage error. */
 int parry_cli_main(int argc, char **argv, char **envp, FILE *out, FILE *err);
@@ -12,5 +14,13 @@ int parry_cli_main(int argc, char **argv, char **envp, FILE *out, FILE *err);
 int parry_cmd_config(int argc, char **argv, char **envp, FILE *out, FILE *err);
 int parry_cmd_topics(int argc, char **argv, char **envp, FILE *out, FILE *err);
 int parry_cmd_normalize(int argc, char **argv, char **envp, FILE *out, FILE *err);
+int parry_cmd_detect(int argc, char **argv, char **envp, FILE *out, FILE *err);
+int parry_cmd_rules(int argc, char **argv, char **envp, FILE *out, FILE *err);
+
+/* The Sigma engine options `rules check` and `detect` share (--placeholders,
+ * --field-map, --unknown-placeholder): 1 when argv[*i] was one (its value
+ * consumed), 0 when not, -1 after printing a usage error. */
+int parry_cli_sigma_option(int argc, char **argv, int *i, parry_sigma_options_t *opt,
+                           const char *cmd, FILE *err);
 
 #endif
