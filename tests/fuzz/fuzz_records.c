@@ -1,6 +1,7 @@
 /* Record framing (parry_read_records) and the dead-letter encoding of every
  * record, on arbitrary bytes: the framer must account for every byte (the
- * records' total lengths add up to the input), never exceed the cap, and the
+ * records' total lengths add up to the input, but for whitespace between
+ * documents), never exceed the cap, and the
  * reject JSON must always be valid JSON that keeps the bytes. */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -40,6 +41,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   char err[128];
   if (parry_read_records(f, s.max, on_record, &s, err, sizeof err) != PARRY_OK) abort();
   fclose(f);
-  if (s.total != size - 1) abort(); /* every byte belongs to exactly one record */
+  /* Every byte belongs to exactly one record, except the whitespace that
+   * separates pretty-printed documents, which belongs to none. */
+  if (s.total > size - 1) abort();
+  if (s.total < size - 1) {
+    size_t blanks = 0;
+    for (size_t i = 1; i < size; i++)
+      blanks += data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n';
+    if (size - 1 - s.total > blanks) abort();
+  }
   return 0;
 }
