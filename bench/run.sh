@@ -8,6 +8,8 @@ export BUILD_DIR=${BUILD_DIR:-$root/build}
 echo "# Parry benchmarks on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo
 "$root/bench/normalize.sh"
+echo
+"$root/bench/detect.sh"
 for b in "$root"/bench/*_kafka.sh; do
   [[ -x $b ]] || continue
   echo

@@ -4,7 +4,9 @@
 #   1. parry normalize: raw sshd lines to canonical JSON events
 #   2. a real Kafka broker, Parry's topics, and parry-ingestor replaying a
 #      generated sshd log into topics.events (exits once Kafka acknowledged all)
-#   3. the correlator and executor services answering health and readiness
+#   3. parry detect with a Sigma rule, and parry-correlator raising the same
+#      alerts from the events in Kafka
+#   4. the executor service answering health and readiness
 # Stops everything it started; exits 0 only if every step worked.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,6 +47,10 @@ if [[ -z $PARRY_KAFKA_BOOTSTRAP_SERVERS ]]; then
   PARRY_KAFKA_BOOTSTRAP_SERVERS=$("$root/scripts/kafka.sh" start)
 fi
 trap 'cleanup; $started_kafka && "$root/scripts/kafka.sh" stop >/dev/null' EXIT
+# fresh topics for this run, so counts are this run's alone
+export PARRY_TOPICS_EVENTS=parry-demo-$$.events PARRY_TOPICS_ALERTS=parry-demo-$$.alerts \
+  PARRY_TOPICS_DLQ=parry-demo-$$.dlq PARRY_TOPICS_SIGNALS=parry-demo-$$.signals \
+  PARRY_TOPICS_STATE=parry-demo-$$.state
 "$bin/parry" topics create 2>/dev/null
 lines=$(wc -l < "$log")
 start=$(date +%s.%N)
@@ -53,19 +59,49 @@ PARRY_LOG_LEVEL=warn "$bin/parry-ingestor" --set ingestor.files="$log" --set ing
 end=$(date +%s.%N)
 printf 'parry-ingestor: %s lines normalized and acknowledged by Kafka in %.2f s\n' "$lines" "$(echo "$end - $start" | bc -l)"
 
+cat > "$work/ssh-failed-password.yml" <<'RULE'
+title: SSH Failed Password
+id: 5f2c9f38-3d7c-4f0e-9a51-0d2b9d4c7a10
+status: experimental
+description: A failed SSH password attempt (the demo's rule)
+logsource: {product: linux, service: sshd}
+detection:
+  selection:
+    event.action: ssh-password-failed
+  condition: selection
+level: low
+RULE
+
 echo
-echo "== 3. the other services (their pipelines arrive with the correlator and executor issues)"
+echo "== 3. parry detect offline, then parry-correlator on the events in Kafka"
+head -n 20000 "$log" | "$bin/parry" detect --rules "$work/ssh-failed-password.yml" 2>"$work/detect.err" | wc -l |
+  xargs printf 'parry detect: %s alerts from the first 20,000 lines\n'
 ok=1
-for svc in correlator executor; do
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$bin/parry-$svc" --set "http.listen=127.0.0.1:$port" 2>"$work/$svc.log" &
-  pids+=($!)
-  for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-  if curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; then
-    echo "parry-$svc: healthz ok; readyz: $(curl -s "http://127.0.0.1:$port/readyz")"
-  else
-    echo "parry-$svc: did not answer"; ok=0
-  fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PARRY_LOG_LEVEL=warn "$bin/parry-correlator" --set correlator.rules="$work/ssh-failed-password.yml" \
+  --set correlator.group="parry-demo-$$" --set "http.listen=127.0.0.1:$port" 2>"$work/correlator.log" &
+pids+=($!)
+events_in=$("$bin/parry" normalize "$log" 2>&1 >/dev/null | sed -n 's/.*events=\([0-9]*\).*/\1/p')
+seen=0
+for _ in $(seq 120); do
+  seen=$(curl -s "http://127.0.0.1:$port/metrics" 2>/dev/null | awk '/^parry_correlator_events_total/ {print $2}')
+  [[ ${seen:-0} -ge $events_in ]] && break
+  sleep 0.5
 done
+alerts=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^parry_correlator_alerts_total/ {s += $2} END {print s + 0}')
+echo "parry-correlator: ${seen:-0} of $events_in events read from Kafka, $alerts alerts produced"
+[[ ${seen:-0} -ge $events_in ]] || { echo "parry-correlator did not catch up"; ok=0; }
+
+echo
+echo "== 4. the executor (its pipeline arrives with the executor issue)"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin/parry-executor" --set "http.listen=127.0.0.1:$port" 2>"$work/executor.log" &
+pids+=($!)
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+if curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; then
+  echo "parry-executor: healthz ok; readyz: $(curl -s "http://127.0.0.1:$port/readyz")"
+else
+  echo "parry-executor: did not answer"; ok=0
+fi
 ((ok)) && echo && echo "demo: done"
 ((ok))
