@@ -20,24 +20,11 @@ static const char usage[] =
     "Environment: PARRY_CONFIG names the file; PARRY_<KEY> sets a key.\n";
 
 int parry_correlator_main(int argc, char **argv, char **envp) {
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      printf("%s", usage);
-      return 0;
-    }
-  }
   char err[1024];
   parry_service_t *svc = NULL;
   parry_correlator_t *c = NULL;
-  if (parry_service_start("correlator", &argc, argv, envp, &svc, err, sizeof err)) {
-    fprintf(stderr, "parry-correlator: %s\n", err);
-    return 2;
-  }
-  if (argc > 1) {
-    fprintf(stderr, "parry-correlator: unexpected argument \"%s\" (see --help)\n", argv[1]);
-    parry_service_destroy(svc);
-    return 2;
-  }
+  int early = parry_service_open("correlator", usage, argc, argv, envp, &svc);
+  if (early >= 0) return early;
   parry_log_action("starting");
   parry_service_set_ready(svc, false, "loading rules");
   if (parry_correlator_start(svc->config, svc->metrics, &c, err, sizeof err)) {

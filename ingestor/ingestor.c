@@ -174,24 +174,11 @@ int parry_ingestor_stop(parry_ingestor_t *ing) {
 /* ------------------------------------------------------------------ main */
 
 int parry_ingestor_main(int argc, char **argv, char **envp) {
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      printf("%s", usage);
-      return 0;
-    }
-  }
   char err[1024];
   parry_service_t *svc = NULL;
   parry_ingestor_t *ing = NULL;
-  if (parry_service_start("ingestor", &argc, argv, envp, &svc, err, sizeof err)) {
-    fprintf(stderr, "parry-ingestor: %s\n", err);
-    return 2;
-  }
-  if (argc > 1) {
-    fprintf(stderr, "parry-ingestor: unexpected argument \"%s\" (see --help)\n", argv[1]);
-    parry_service_destroy(svc);
-    return 2;
-  }
+  int early = parry_service_open("ingestor", usage, argc, argv, envp, &svc);
+  if (early >= 0) return early;
   parry_log_action("starting");
   if (parry_ingestor_start(svc->config, svc->metrics, &ing, err, sizeof err)) {
     LOG_ERROR("could not start: %s", err);

@@ -92,6 +92,28 @@ fail:
   return err;
 }
 
+int parry_service_open(const char *component, const char *usage, int argc, char **argv,
+                       char *const *envp, parry_service_t **out) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf("%s", usage);
+      return 0;
+    }
+  }
+  char err[1024];
+  if (parry_service_start(component, &argc, argv, envp, out, err, sizeof err)) {
+    fprintf(stderr, "parry-%s: %s\n", component, err);
+    return 2;
+  }
+  if (argc > 1) {
+    fprintf(stderr, "parry-%s: unexpected argument \"%s\" (see --help)\n", component, argv[1]);
+    parry_service_destroy(*out);
+    *out = NULL;
+    return 2;
+  }
+  return -1;
+}
+
 void parry_service_destroy(parry_service_t *svc) {
   if (!svc) return;
   service_impl_t *s = (service_impl_t *)svc;

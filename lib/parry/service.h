@@ -31,6 +31,14 @@ parry_err_t parry_service_start(const char *component, int *argc, char **argv,
                                 char *const *envp, parry_service_t **out, char *errstr,
                                 size_t errstr_size);
 
+/* The start of every service main(): `--help` prints usage (returns 0),
+ * then parry_service_start, then a check that argv held nothing but our
+ * flags. Returns -1 when the service should run (*out is set); otherwise the
+ * process exit code (0 after --help, 2 on a usage or configuration error,
+ * already reported on stderr). */
+int parry_service_open(const char *component, const char *usage, int argc, char **argv,
+                       char *const *envp, parry_service_t **out);
+
 /* Readiness shown on /readyz; `why` (copied) says what is missing. */
 void parry_service_set_ready(parry_service_t *svc, bool ready, const char *why);
 
