@@ -24,6 +24,13 @@ static size_t align_up(size_t n) {
 void *parry_arena_alloc(parry_arena_t *a, size_t size) {
   size = align_up(size ? size : 1);
   parry_arena_chunk_t *c = a->head;
+  /* The common case: the current chunk has room. */
+  if (c && c->size - c->off >= size) {
+    void *p = c->data + c->off;
+    c->off += size;
+    a->used += size;
+    return p;
+  }
   /* After a reset, walk the kept chunks before allocating new ones. */
   while (c && c->size - c->off < size) {
     c = c->next;

@@ -8,6 +8,10 @@
 
 #include "parry/mem.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 static size_t effective_cap(const parry_buf_t *b) {
   return b->cap ? b->cap : SIZE_MAX / 2;
 }
@@ -121,16 +125,50 @@ static inline bool word_is_plain(uint64_t v) {
   return (bad & highs) == 0;
 }
 
+/* The k (1..7) bytes at p as the low bytes of a word, the rest spaces:
+ * overlapping loads instead of a loop or a memcpy call. */
+static inline uint64_t load_short(const unsigned char *p, size_t k) {
+  uint64_t v;
+  if (k >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, p, 4);
+    memcpy(&hi, p + k - 4, 4);
+    v = (uint64_t)lo | (uint64_t)hi << (8 * (k - 4));
+  } else {
+    v = (uint64_t)p[0] | (uint64_t)p[k / 2] << (8 * (k / 2)) | (uint64_t)p[k - 1] << (8 * (k - 1));
+  }
+  return v | (0x2020202020202020ULL << (8 * k)); /* k < 8: a defined shift */
+}
+
+static inline void copy_short(char *out, const unsigned char *p, size_t k) {
+  if (k >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, p, 4);
+    memcpy(&hi, p + k - 4, 4);
+    memcpy(out, &lo, 4);
+    memcpy(out + k - 4, &hi, 4);
+  } else {
+    out[0] = (char)p[0];
+    out[k / 2] = (char)p[k / 2];
+    out[k - 1] = (char)p[k - 1];
+  }
+}
+
 /* One pass: find runs of plain bytes a word at a time, escape the specials,
  * check multi-byte sequences. Writes straight into reserved room (at most 6
  * bytes out per byte in). strict: invalid UTF-8 fails; else U+FFFD. */
-static parry_err_t escape_json(parry_buf_t *b, const char *s, size_t len, bool strict) {
+static parry_err_t escape_json(parry_buf_t *b, const char *s, size_t len, bool strict,
+                               bool quoted) {
   static const char hex[] = "0123456789abcdef";
   if (len > (SIZE_MAX / 2) / 6) return PARRY_ERR_TOO_LARGE;
-  parry_err_t err = parry_buf_reserve(b, len * 6);
+  /* parry_buf_reserve's answer when the room is already there, inline. */
+  size_t room = len * 6 + (quoted ? 2 : 0);
+  parry_err_t err = b->alloc - b->len > room && (b->cap == 0 || b->cap - b->len >= room)
+                        ? PARRY_OK
+                        : parry_buf_reserve(b, room);
   if (err) {
     /* Near the cap, reserve what the output really needs before failing. */
-    size_t need = 0;
+    size_t need = quoted ? 2 : 0;
     for (size_t i = 0; i < len; i++) {
       unsigned char c = (unsigned char)s[i];
       need += c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
@@ -141,7 +179,30 @@ static parry_err_t escape_json(parry_buf_t *b, const char *s, size_t len, bool s
   const unsigned char *p = (const unsigned char *)s;
   char *out = b->data + b->len;
   size_t i = 0;
+  if (quoted) *out++ = '"';
   while (i < len) {
+#if defined(__SSE2__)
+    /* 16 bytes a round: a byte needs attention when it is below 0x20 or at
+     * or above 0x80 (one signed compare), or is '"' or '\\'. The plain prefix
+     * of a round is kept; the stored tail past it is overwritten next. Room:
+     * the output is never shorter than the input left, so 16 bytes fit. */
+    while (i + 16 <= len) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+      __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+      unsigned mask = (unsigned)_mm_movemask_epi8(bad);
+      _mm_storeu_si128((__m128i *)(void *)out, v);
+      if (mask) {
+        unsigned k = (unsigned)__builtin_ctz(mask);
+        out += k;
+        i += k;
+        break;
+      }
+      out += 16;
+      i += 16;
+    }
+#endif
     while (i + 8 <= len) {
       uint64_t v;
       memcpy(&v, p + i, 8);
@@ -151,6 +212,16 @@ static parry_err_t escape_json(parry_buf_t *b, const char *s, size_t len, bool s
       i += 8;
     }
     if (i >= len) break;
+    if (len - i < 8) {
+      /* The last few bytes as one word, padded with plain spaces. */
+      size_t k = len - i;
+      uint64_t v = load_short(p + i, k);
+      if (word_is_plain(v)) {
+        copy_short(out, p + i, k);
+        out += k;
+        break;
+      }
+    }
     unsigned char c = p[i];
     if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
       *out++ = (char)c;
@@ -191,6 +262,7 @@ static parry_err_t escape_json(parry_buf_t *b, const char *s, size_t len, bool s
     }
     i++;
   }
+  if (quoted) *out++ = '"';
   size_t written = (size_t)(out - (b->data + b->len));
   if (b->cap && written > b->cap - b->len) {
     b->data[b->len] = '\0';
@@ -202,9 +274,13 @@ static parry_err_t escape_json(parry_buf_t *b, const char *s, size_t len, bool s
 }
 
 parry_err_t parry_buf_append_json_string(parry_buf_t *b, const char *s, size_t len) {
-  return escape_json(b, s, len, false);
+  return escape_json(b, s, len, false, false);
 }
 
 parry_err_t parry_buf_append_json_string_strict(parry_buf_t *b, const char *s, size_t len) {
-  return escape_json(b, s, len, true);
+  return escape_json(b, s, len, true, false);
+}
+
+parry_err_t parry_buf_append_json_quoted_strict(parry_buf_t *b, const char *s, size_t len) {
+  return escape_json(b, s, len, true, true);
 }

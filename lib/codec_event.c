@@ -22,45 +22,52 @@ typedef enum {
   M_I64,  /* int64_t with its has_ flag at aux */
 } member_kind_t;
 
+/* `lit`: the key as the writer emits it after a previous member, ",\"key\":",
+ * precomputed so that writing a key is one fixed-size copy. */
+#define KEY_LIT(k) sizeof(",\"" k "\":") - 1, ",\"" k "\":"
+enum { KEY_LIT_SIZE = 24 };
+
 typedef struct {
   const char *key;
   member_kind_t kind;
   size_t off;
   size_t aux;
+  size_t lit_len;
+  char lit[KEY_LIT_SIZE];
 } member_t;
 
 #define EV(f) offsetof(Parry__V1__Event, f)
 #define LS(f) offsetof(Parry__V1__Logsource, f)
 
 static const member_t event_members[] = {
-    {"id", M_STR, EV(id), 0},
-    {"kind", M_STR, EV(event_kind), 0},
-    {"category", M_STRS, EV(event_category), EV(n_event_category)},
-    {"type", M_STRS, EV(event_type), EV(n_event_type)},
-    {"action", M_STR, EV(event_action), 0},
-    {"outcome", M_STR, EV(event_outcome), 0},
-    {"dataset", M_STR, EV(event_dataset), 0},
-    {"severity", M_I64, EV(event_severity), EV(has_event_severity)},
+    {"id", M_STR, EV(id), 0, KEY_LIT("id")},
+    {"kind", M_STR, EV(event_kind), 0, KEY_LIT("kind")},
+    {"category", M_STRS, EV(event_category), EV(n_event_category), KEY_LIT("category")},
+    {"type", M_STRS, EV(event_type), EV(n_event_type), KEY_LIT("type")},
+    {"action", M_STR, EV(event_action), 0, KEY_LIT("action")},
+    {"outcome", M_STR, EV(event_outcome), 0, KEY_LIT("outcome")},
+    {"dataset", M_STR, EV(event_dataset), 0, KEY_LIT("dataset")},
+    {"severity", M_I64, EV(event_severity), EV(has_event_severity), KEY_LIT("severity")},
 };
 static const member_t source_members[] = {
-    {"ip", M_IP, EV(source_ip), 0},
-    {"port", M_PORT, EV(source_port), 0},
+    {"ip", M_IP, EV(source_ip), 0, KEY_LIT("ip")},
+    {"port", M_PORT, EV(source_port), 0, KEY_LIT("port")},
 };
 static const member_t destination_members[] = {
-    {"ip", M_IP, EV(destination_ip), 0},
-    {"port", M_PORT, EV(destination_port), 0},
+    {"ip", M_IP, EV(destination_ip), 0, KEY_LIT("ip")},
+    {"port", M_PORT, EV(destination_port), 0, KEY_LIT("port")},
 };
-static const member_t user_members[] = {{"name", M_STR, EV(user_name), 0}};
-static const member_t host_members[] = {{"name", M_STR, EV(host_name), 0}};
+static const member_t user_members[] = {{"name", M_STR, EV(user_name), 0, KEY_LIT("name")}};
+static const member_t host_members[] = {{"name", M_STR, EV(host_name), 0, KEY_LIT("name")}};
 static const member_t process_members[] = {
-    {"name", M_STR, EV(process_name), 0},
-    {"pid", M_I64, EV(process_pid), EV(has_process_pid)},
-    {"command_line", M_STR, EV(process_command_line), 0},
+    {"name", M_STR, EV(process_name), 0, KEY_LIT("name")},
+    {"pid", M_I64, EV(process_pid), EV(has_process_pid), KEY_LIT("pid")},
+    {"command_line", M_STR, EV(process_command_line), 0, KEY_LIT("command_line")},
 };
 static const member_t logsource_members[] = {
-    {"product", M_STR, LS(product), 0},
-    {"service", M_STR, LS(service), 0},
-    {"category", M_STR, LS(category), 0},
+    {"product", M_STR, LS(product), 0, KEY_LIT("product")},
+    {"service", M_STR, LS(service), 0, KEY_LIT("service")},
+    {"category", M_STR, LS(category), 0, KEY_LIT("category")},
 };
 
 /* The top-level keys with typed content, in the order they are written and
@@ -84,19 +91,21 @@ typedef struct {
   const member_t *members; /* NULL: a scalar slot (@timestamp, message) */
   size_t n_members;
   bool in_logsource; /* members live in ev->logsource, not in ev */
+  size_t lit_len;
+  char lit[KEY_LIT_SIZE];
 } slot_t;
 
 #define MEMBERS(a) (a), sizeof(a) / sizeof((a)[0])
 static const slot_t slots[N_SLOTS] = {
-    [SLOT_TIMESTAMP] = {"@timestamp", NULL, 0, false},
-    [SLOT_EVENT] = {"event", MEMBERS(event_members), false},
-    [SLOT_SOURCE] = {"source", MEMBERS(source_members), false},
-    [SLOT_DESTINATION] = {"destination", MEMBERS(destination_members), false},
-    [SLOT_USER] = {"user", MEMBERS(user_members), false},
-    [SLOT_HOST] = {"host", MEMBERS(host_members), false},
-    [SLOT_PROCESS] = {"process", MEMBERS(process_members), false},
-    [SLOT_MESSAGE] = {"message", NULL, 0, false},
-    [SLOT_LOGSOURCE] = {"logsource", MEMBERS(logsource_members), true},
+    [SLOT_TIMESTAMP] = {"@timestamp", NULL, 0, false, KEY_LIT("@timestamp")},
+    [SLOT_EVENT] = {"event", MEMBERS(event_members), false, KEY_LIT("event")},
+    [SLOT_SOURCE] = {"source", MEMBERS(source_members), false, KEY_LIT("source")},
+    [SLOT_DESTINATION] = {"destination", MEMBERS(destination_members), false, KEY_LIT("destination")},
+    [SLOT_USER] = {"user", MEMBERS(user_members), false, KEY_LIT("user")},
+    [SLOT_HOST] = {"host", MEMBERS(host_members), false, KEY_LIT("host")},
+    [SLOT_PROCESS] = {"process", MEMBERS(process_members), false, KEY_LIT("process")},
+    [SLOT_MESSAGE] = {"message", NULL, 0, false, KEY_LIT("message")},
+    [SLOT_LOGSOURCE] = {"logsource", MEMBERS(logsource_members), true, KEY_LIT("logsource")},
 };
 
 /* Called for every top-level key on the hot path: the first byte rules out
@@ -120,7 +129,7 @@ static void *base_of(const Parry__V1__Event *ev, const slot_t *t) {
 
 #define AT(base, off, type) ((type *)((char *)(base) + (off)))
 
-static bool member_set(const void *base, const member_t *m) {
+static inline bool member_set(const void *base, const member_t *m) {
   switch (m->kind) {
   case M_STR:
   case M_IP: {
@@ -413,18 +422,22 @@ parry_err_t parry_event_from_json(const char *json, size_t len, Parry__V1__Event
 
 /* ---- writing ---- */
 
-/* A key the codec itself names: plain ASCII, no checks needed. */
-static void w_own_key(codec_writer_t *w, bool *first, const char *key) {
-  char buf[32];
-  size_t n = 0, len = strlen(key);
-  if (!*first) buf[n++] = ',';
+/* A key the codec itself names, from its precomputed ",\"key\":" (lit_len
+ * bytes, at most KEY_LIT_SIZE): plain ASCII, no checks needed. With room for
+ * KEY_LIT_SIZE bytes it is one fixed-size copy into the buffer. */
+static inline void w_own_key(codec_writer_t *w, bool *first, const char *lit, size_t lit_len) {
+  size_t skip = *first ? 1 : 0; /* the comma */
   *first = false;
-  buf[n++] = '"';
-  memcpy(buf + n, key, len);
-  n += len;
-  buf[n++] = '"';
-  buf[n++] = ':';
-  codec_w_raw(w, buf, n);
+  parry_buf_t *b = w->out;
+  if (!w->err && b->alloc - b->len > KEY_LIT_SIZE &&
+      (b->cap == 0 || b->cap - b->len >= KEY_LIT_SIZE)) {
+    char *o = b->data + b->len;
+    memcpy(o, lit + skip, KEY_LIT_SIZE - 1);
+    b->len += lit_len - skip;
+    b->data[b->len] = '\0';
+    return;
+  }
+  codec_w_raw(w, lit + skip, lit_len - skip);
 }
 
 static void w_member(codec_writer_t *w, const void *base, const member_t *m,
@@ -470,7 +483,7 @@ static void w_typed_object(codec_writer_t *w, const Parry__V1__Event *ev, const 
   written[n_written] = NULL;
   if (n_written == 0) {
     if (!extra) return;
-    w_own_key(w, first, t->key);
+    w_own_key(w, first, t->lit, t->lit_len);
     codec_w_value(w, extra->value, &here, depth);
     return;
   }
@@ -487,13 +500,13 @@ static void w_typed_object(codec_writer_t *w, const Parry__V1__Event *ev, const 
     return;
   }
   bool inner_first = true;
-  w_own_key(w, first, t->key);
+  w_own_key(w, first, t->lit, t->lit_len);
   codec_w_lit(w, "{");
   for (size_t i = 0; i < t->n_members; i++) {
     const member_t *m = &t->members[i];
     if (!member_set(base, m)) continue;
     codec_path_t mp = CODEC_KEY(&here, m->key);
-    w_own_key(w, &inner_first, m->key);
+    w_own_key(w, &inner_first, m->lit, m->lit_len);
     w_member(w, base, m, &mp);
   }
   if (rest) codec_w_map_entries(w, rest->map_value, &inner_first, written, &here, depth + 1);
@@ -532,7 +545,8 @@ void codec_w_event(codec_writer_t *w, const Parry__V1__Event *ev, const codec_pa
   uint32_t version = (ev->schema_version || nested) ? ev->schema_version : PARRY_SCHEMA_VERSION;
   codec_w_lit(w, "{");
   if (version) {
-    w_own_key(w, &first, "schema_version");
+    static const char version_lit[KEY_LIT_SIZE] = ",\"schema_version\":";
+    w_own_key(w, &first, version_lit, sizeof(",\"schema_version\":") - 1);
     codec_w_uint(w, version);
   }
   for (int s = 0; s < N_SLOTS; s++) {
@@ -548,13 +562,13 @@ void codec_w_event(codec_writer_t *w, const Parry__V1__Event *ev, const codec_pa
       return;
     }
     if (typed) {
-      w_own_key(w, &first, t->key);
+      w_own_key(w, &first, t->lit, t->lit_len);
       if (s == SLOT_TIMESTAMP)
         codec_w_time(w, ev->timestamp_ns, &here);
       else
         codec_w_string(w, ev->message, &here);
     } else if (slot_entry[s]) {
-      w_own_key(w, &first, t->key);
+      w_own_key(w, &first, t->lit, t->lit_len);
       codec_w_value(w, slot_entry[s]->value, &here, depth + 1);
     }
   }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "parry/buf.h"
 #include "parry/codec.h"
@@ -73,7 +74,19 @@ typedef struct {
 void codec_writer_init(codec_writer_t *w, parry_buf_t *out, char *errstr, size_t errstr_size);
 /* Finish: on error, truncate out back to where it started. */
 parry_err_t codec_writer_finish(codec_writer_t *w);
-void codec_w_raw(codec_writer_t *w, const char *s, size_t len);
+void codec_w_raw_slow(codec_writer_t *w, const char *s, size_t len);
+/* Inline: the writers call it for every few bytes. When there is room it is a
+ * bounds check and a copy; growth, the cap and errors go the slow way. */
+static inline void codec_w_raw(codec_writer_t *w, const char *s, size_t len) {
+  parry_buf_t *b = w->out;
+  if (!w->err && b->alloc - b->len > len && (b->cap == 0 || b->cap - b->len >= len)) {
+    memcpy(b->data + b->len, s, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return;
+  }
+  codec_w_raw_slow(w, s, len);
+}
 #define codec_w_lit(w, lit) codec_w_raw((w), (lit), sizeof(lit) - 1)
 void codec_w_fail(codec_writer_t *w, parry_err_t err, const codec_path_t *p, const char *fmt,
                   ...) __attribute__((format(printf, 4, 5)));

@@ -526,7 +526,7 @@ static void buf_result(codec_writer_t *w, parry_err_t err) {
                         w->out->cap);
 }
 
-void codec_w_raw(codec_writer_t *w, const char *s, size_t len) {
+void codec_w_raw_slow(codec_writer_t *w, const char *s, size_t len) {
   if (!w->err) buf_result(w, parry_buf_append(w->out, s, len));
 }
 
@@ -534,21 +534,38 @@ void codec_w_string(codec_writer_t *w, const char *s, const codec_path_t *p) {
   if (w->err) return;
   if (!s) s = "";
   size_t len = strlen(s);
-  codec_w_lit(w, "\"");
-  if (w->err) return;
-  /* Validation and escaping in one pass over the bytes. */
-  parry_err_t err = parry_buf_append_json_string_strict(w->out, s, len);
+  /* Quotes, validation and escaping in one pass over the bytes. */
+  parry_err_t err = parry_buf_append_json_quoted_strict(w->out, s, len);
   if (err == PARRY_ERR_INVALID) {
     codec_w_fail(w, PARRY_ERR_INVALID, p, "invalid UTF-8 in string");
     return;
   }
   buf_result(w, err);
-  codec_w_lit(w, "\"");
 }
 
 void codec_w_key(codec_writer_t *w, bool *first, const char *key, const codec_path_t *p) {
   if (!key) key = "";
   if (w->err) return;
+  /* Nearly every key is short, plain ASCII: one pass finds that and builds
+   * the output (comma, quotes and colon) for a single append. */
+  {
+    char plain[64];
+    size_t n = *first ? 0 : 1, i = 0;
+    plain[0] = ',';
+    plain[n++] = '"';
+    for (; n < sizeof plain - 2; i++) {
+      unsigned char c = (unsigned char)key[i];
+      if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+      plain[n++] = (char)c;
+    }
+    if (key[i] == '\0') {
+      *first = false;
+      plain[n++] = '"';
+      plain[n++] = ':';
+      codec_w_raw(w, plain, n);
+      return;
+    }
+  }
   size_t len = strlen(key);
   if (!codec_utf8_valid(key, len)) {
     codec_w_fail(w, PARRY_ERR_INVALID, p, "invalid UTF-8 in key");

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,14 @@ char *parry_evb_text(parry_evb_t *b, const char *s, size_t len) {
   const unsigned char *u = (const unsigned char *)s;
   /* Fast path: plain ASCII without NUL is copied as it is. */
   size_t i = 0;
+  /* 8 bytes a round: any byte with the high bit set, or zero, ends it. */
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  while (i + 8 <= len) {
+    uint64_t v;
+    memcpy(&v, u + i, 8);
+    if ((v | ((v - ones) & ~v)) & highs) break;
+    i += 8;
+  }
   while (i < len && u[i] && u[i] < 0x80) i++;
   if (i == len) return parry_arena_strndup(b->arena, s, len);
   /* Worst case every byte becomes the 3-byte U+FFFD. */

@@ -58,5 +58,8 @@ parry_err_t parry_buf_append_json_string(parry_buf_t *b, const char *s, size_t l
 /* The same, but input that is not valid UTF-8 is refused: PARRY_ERR_INVALID
  * and nothing appended (the codec, which must not change data). */
 parry_err_t parry_buf_append_json_string_strict(parry_buf_t *b, const char *s, size_t len);
+/* The same with the surrounding quotes, in one reservation: a whole JSON
+ * string value, or nothing appended on error. */
+parry_err_t parry_buf_append_json_quoted_strict(parry_buf_t *b, const char *s, size_t len);
 
 #endif
