@@ -9,6 +9,11 @@
  * or through its suffix chain; only then does the scan leave its tight
  * loop. States are numbered breadth-first, so the shallow states the scan
  * visits most sit together at the start of the table.
+ *
+ * Scans run over the original text when the automaton folds case (see
+ * make_classes), and skip, at the root, the bytes that lead straight back
+ * to it (stay0) without the dependent table load. Automata under 2^15
+ * cells use 16-bit cells (delta16).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +23,7 @@
 
 #define NONE UINT32_MAX
 #define HIT 0x80000000u
+#define HIT16 0x8000u
 
 typedef struct {
   uint32_t child, sibling, out_head;
@@ -37,8 +43,11 @@ struct sg_ac_builder {
 
 struct sg_ac {
   uint32_t n_states, n_classes;
+  bool folds; /* 'A'..'Z' share the classes of 'a'..'z' (no literal has upper case) */
   uint8_t cls[256];
+  uint8_t stay0[256]; /* 1: from the root, this byte leads back to the root */
   uint32_t *delta;    /* n_states * n_classes */
+  uint16_t *delta16;  /* the same in 16 bits (HIT16), when it fits, else NULL */
   uint32_t *out_off;  /* outputs of state s: ids[out_off[s] .. out_off[s + 1]) */
   uint32_t *ids;
   uint32_t *dict;     /* next state on the suffix chain with outputs, or NONE */
@@ -74,7 +83,18 @@ static void make_classes(sg_ac_t *ac, const sg_ac_builder_t *b) {
   }
   for (int c = 0x80; c < 256; c++) ac->cls[c] = high[c < 0xC0 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3];
   ac->n_classes = nc;
+  /* Literals are lower-cased (ASCII only, as sg_lower), so when none has
+   * an upper-case byte, giving 'A'..'Z' the classes of 'a'..'z' makes a
+   * scan of the original text walk exactly the states a scan of its
+   * lowered copy would: callers then skip making that copy. */
+  bool upper = false;
+  for (int c = 'A'; c <= 'Z'; c++) upper |= used[c];
+  ac->folds = !upper;
+  if (ac->folds)
+    for (int c = 'A'; c <= 'Z'; c++) ac->cls[c] = ac->cls[c + 32];
 }
+
+bool sg_ac_folds(const sg_ac_t *ac) { return ac->folds; }
 
 sg_ac_t *sg_ac_build(sg_ac_builder_t *b) {
   sg_ac_t *ac = parry_xnew(sg_ac_t, 1);
@@ -148,6 +168,15 @@ sg_ac_t *sg_ac_build(sg_ac_builder_t *b) {
     uint32_t st = ac->delta[i] / nc;
     if (ac->out_off[st + 1] > ac->out_off[st] || ac->dict[st] != NONE) ac->delta[i] |= HIT;
   }
+  /* NUL never stays: sg_ac_scan_cstr's skip loop then stops at the end */
+  for (int c = 1; c < 256; c++) ac->stay0[c] = ac->delta[ac->cls[c]] == 0;
+  /* small automata (most fields' are) get half-size cells: rows of a
+   * quarter of the cache lines */
+  if ((uint64_t)n * nc < HIT16) {
+    ac->delta16 = parry_xnew(uint16_t, (size_t)n * nc);
+    for (size_t i = 0; i < (size_t)n * nc; i++)
+      ac->delta16[i] = (uint16_t)((ac->delta[i] & ~HIT) | (ac->delta[i] & HIT ? HIT16 : 0));
+  }
   free(fail);
   free(order);
   free(num);
@@ -161,6 +190,7 @@ sg_ac_t *sg_ac_build(sg_ac_builder_t *b) {
 void sg_ac_free(sg_ac_t *ac) {
   if (!ac) return;
   free(ac->delta);
+  free(ac->delta16);
   free(ac->out_off);
   free(ac->ids);
   free(ac->dict);
@@ -168,22 +198,69 @@ void sg_ac_free(sg_ac_t *ac) {
 }
 
 size_t sg_ac_memory(const sg_ac_t *ac) {
-  return ac ? ((size_t)ac->n_states * (ac->n_classes + 3)) * sizeof(uint32_t) : 0;
+  if (!ac) return 0;
+  size_t cells = (size_t)ac->n_states * ac->n_classes;
+  return (cells + (size_t)ac->n_states * 3) * sizeof(uint32_t) + (ac->delta16 ? cells * sizeof(uint16_t) : 0);
+}
+
+static void report(const sg_ac_t *ac, uint32_t cur, sg_ac_hit_fn fn, void *ctx) {
+  uint32_t s = cur / ac->n_classes;
+  for (uint32_t k = ac->out_off[s]; k < ac->out_off[s + 1]; k++) fn(ctx, ac->ids[k]);
+  for (uint32_t d = ac->dict[s]; d != NONE; d = ac->dict[d])
+    for (uint32_t k = ac->out_off[d]; k < ac->out_off[d + 1]; k++) fn(ctx, ac->ids[k]);
 }
 
 void sg_ac_scan(const sg_ac_t *ac, const char *text, size_t len, sg_ac_hit_fn fn, void *ctx) {
-  const uint32_t *delta = ac->delta;
   const uint8_t *cls = ac->cls;
   const uint8_t *p = (const uint8_t *)text, *end = p + len;
   uint32_t cur = 0;
+  if (ac->delta16) {
+    const uint16_t *delta = ac->delta16;
+    while (p < end) {
+      if (!cur)
+        while (ac->stay0[*p])
+          if (++p == end) return;
+      uint32_t nx = delta[cur + cls[*p++]];
+      cur = nx & ~HIT16;
+      if (nx & HIT16) report(ac, cur, fn, ctx);
+    }
+    return;
+  }
+  const uint32_t *delta = ac->delta;
   while (p < end) {
+    if (!cur)
+      while (ac->stay0[*p])
+        if (++p == end) return;
     uint32_t nx = delta[cur + cls[*p++]];
     cur = nx & ~HIT;
-    if (nx & HIT) {
-      uint32_t s = cur / ac->n_classes;
-      for (uint32_t k = ac->out_off[s]; k < ac->out_off[s + 1]; k++) fn(ctx, ac->ids[k]);
-      for (uint32_t d = ac->dict[s]; d != NONE; d = ac->dict[d])
-        for (uint32_t k = ac->out_off[d]; k < ac->out_off[d + 1]; k++) fn(ctx, ac->ids[k]);
+    if (nx & HIT) report(ac, cur, fn, ctx);
+  }
+}
+
+/* sg_ac_scan over a NUL-terminated string, without measuring it first */
+void sg_ac_scan_cstr(const sg_ac_t *ac, const char *text, sg_ac_hit_fn fn, void *ctx) {
+  const uint8_t *cls = ac->cls;
+  const uint8_t *p = (const uint8_t *)text;
+  uint32_t cur = 0;
+  if (ac->delta16) {
+    const uint16_t *delta = ac->delta16;
+    for (uint8_t c;;) {
+      if (!cur)
+        while (ac->stay0[*p]) p++;
+      if ((c = *p++) == 0) break;
+      uint32_t nx = delta[cur + cls[c]];
+      cur = nx & ~HIT16;
+      if (nx & HIT16) report(ac, cur, fn, ctx);
     }
+    return;
+  }
+  const uint32_t *delta = ac->delta;
+  for (uint8_t c;;) {
+    if (!cur)
+      while (ac->stay0[*p]) p++;
+    if ((c = *p++) == 0) break;
+    uint32_t nx = delta[cur + cls[c]];
+    cur = nx & ~HIT;
+    if (nx & HIT) report(ac, cur, fn, ctx);
   }
 }

@@ -13,6 +13,12 @@
 #include "parry/mem.h"
 #include "sigma/sigma_int.h"
 
+static void slot_keys(parry_sigma_ruleset_t *rs, sg_slot_t *s) {
+  s->cand_hash = parry_arena_new(&rs->arena, uint32_t, s->n_cands + 1);
+  s->cand_len = parry_arena_new(&rs->arena, uint32_t, s->n_cands + 1);
+  for (uint32_t c = 0; c < s->n_cands; c++) s->cand_hash[c] = sg_evkey(s->cands[c], &s->cand_len[c]);
+}
+
 uint32_t sg_slot_intern(parry_sigma_ruleset_t *rs, const char *name, size_t len) {
   uint32_t idx;
   if (!rs->slot_index) rs->slot_index = sg_hash_new();
@@ -28,6 +34,7 @@ uint32_t sg_slot_intern(parry_sigma_ruleset_t *rs, const char *name, size_t len)
     if (strlen(m->field) != len || memcmp(m->field, name, len)) continue;
     s->cands = (const char **)m->targets;
     s->n_cands = (uint32_t)m->n_targets;
+    slot_keys(rs, s);
     return idx;
   }
   s->cands = parry_arena_new(&rs->arena, const char *, 1 + rs->n_prefixes);
@@ -40,6 +47,7 @@ uint32_t sg_slot_intern(parry_sigma_ruleset_t *rs, const char *name, size_t len)
     c[pl + len] = 0;
     s->cands[s->n_cands++] = c;
   }
+  slot_keys(rs, s);
   return idx;
 }
 

@@ -17,10 +17,24 @@
 #include "parry/mem.h"
 #include "sigma/sigma_int.h"
 
+/* 8 bytes a step: keys are "CommandLine", "ParentImage", ... and every
+ * key of every event is hashed once */
 static uint32_t hash(const char *s, size_t len) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < len; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-  return h | 1; /* 0 marks an empty cell */
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ len;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+    h ^= h >> 29;
+  }
+  if (i < len) {
+    uint64_t w = 0;
+    memcpy(&w, s + i, len - i);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+  }
+  h ^= h >> 32;
+  return (uint32_t)h | 1; /* 0 marks an empty cell */
 }
 
 void sg_evindex_init(sg_evindex_t *x) { memset(x, 0, sizeof *x); }
@@ -61,14 +75,18 @@ static void build(sg_evindex_t *x, const Parry__V1__Event *ev) {
   x->built = true;
 }
 
-parry_field_kind_t sg_event_get(sg_evindex_t *x, const Parry__V1__Event *ev, const char *path,
-                                parry_field_t *out) {
-  if (strchr(path, '.') || !strcmp(path, "message") || !strcmp(path, "@timestamp"))
-    return parry_event_get(ev, path, out);
+uint32_t sg_evkey(const char *path, uint32_t *len) {
+  size_t n = strlen(path);
+  *len = (uint32_t)n;
+  if (memchr(path, '.', n) || !strcmp(path, "message") || !strcmp(path, "@timestamp")) return 0;
+  return hash(path, n);
+}
+
+parry_field_kind_t sg_event_get_key(sg_evindex_t *x, const Parry__V1__Event *ev, const char *path,
+                                    uint32_t h, uint32_t len, parry_field_t *out) {
+  if (!h) return parry_event_get(ev, path, out);
   memset(out, 0, sizeof *out);
   if (!x->built) build(x, ev);
-  size_t len = strlen(path);
-  uint32_t h = hash(path, len);
   for (size_t k = h & x->mask;; k = (k + 1) & x->mask) {
     const sg_evcell_t *c = &x->cells[k];
     if (!c->hash) return PARRY_FIELD_ABSENT;
@@ -78,4 +96,11 @@ parry_field_kind_t sg_event_get(sg_evindex_t *x, const Parry__V1__Event *ev, con
       return out->kind = PARRY_FIELD_VALUE;
     }
   }
+}
+
+parry_field_kind_t sg_event_get(sg_evindex_t *x, const Parry__V1__Event *ev, const char *path,
+                                parry_field_t *out) {
+  uint32_t len;
+  uint32_t h = sg_evkey(path, &len);
+  return sg_event_get_key(x, ev, path, h, len, out);
 }

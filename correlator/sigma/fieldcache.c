@@ -122,7 +122,8 @@ fslot_t *sg_m_field(parry_sigma_matcher_t *m, uint32_t slot) {
   parry_field_t f;
   parry_field_kind_t k = PARRY_FIELD_ABSENT;
   for (uint32_t c = 0; c < s->n_cands && k == PARRY_FIELD_ABSENT; c++)
-    k = sg_event_get(&m->evx, m->ev, s->cands[c], &f);
+    k = s->cand_hash ? sg_event_get_key(&m->evx, m->ev, s->cands[c], s->cand_hash[c], s->cand_len[c], &f)
+                     : sg_event_get(&m->evx, m->ev, s->cands[c], &f);
   if (k == PARRY_FIELD_ABSENT) return fs;
   fs->present = true;
   fs->v = &fs->one;
@@ -175,6 +176,8 @@ fslot_t *sg_m_field(parry_sigma_matcher_t *m, uint32_t slot) {
 
 /* ---- keyword strings: every string of the event ---- */
 
+typedef void (*kw_fn)(parry_sigma_matcher_t *m, const char *s);
+
 static void kw_push(parry_sigma_matcher_t *m, const char *s) {
   if (!s || !*s) return;
   m->kw = sg_grow(m->kw, &m->cap_kw, m->n_kw, sizeof *m->kw);
@@ -186,36 +189,48 @@ static void kw_push(parry_sigma_matcher_t *m, const char *s) {
   f->len = strlen(s);
 }
 
-static void kw_value(parry_sigma_matcher_t *m, const Parry__V1__Value *v, int depth) {
+static void kw_value(parry_sigma_matcher_t *m, const Parry__V1__Value *v, int depth, kw_fn fn) {
   if (!v || depth > PARRY_CODEC_MAX_DEPTH) return;
-  if (v->kind_case == PARRY__V1__VALUE__KIND_STRING_VALUE) kw_push(m, v->string_value);
+  if (v->kind_case == PARRY__V1__VALUE__KIND_STRING_VALUE) fn(m, v->string_value);
   else if (v->kind_case == PARRY__V1__VALUE__KIND_LIST_VALUE && v->list_value)
-    for (size_t i = 0; i < v->list_value->n_items; i++) kw_value(m, v->list_value->items[i], depth + 1);
+    for (size_t i = 0; i < v->list_value->n_items; i++) kw_value(m, v->list_value->items[i], depth + 1, fn);
   else if (v->kind_case == PARRY__V1__VALUE__KIND_MAP_VALUE && v->map_value)
     for (size_t i = 0; i < v->map_value->n_entries; i++)
-      if (v->map_value->entries[i]) kw_value(m, v->map_value->entries[i]->value, depth + 1);
+      if (v->map_value->entries[i]) kw_value(m, v->map_value->entries[i]->value, depth + 1, fn);
+}
+
+/* every string of the event, in a fixed order (NULLs included) */
+void sg_m_each_string(parry_sigma_matcher_t *m, kw_fn fn) {
+  const Parry__V1__Event *ev = m->ev;
+  fn(m, ev->message);
+  fn(m, ev->event_kind);
+  fn(m, ev->event_action);
+  fn(m, ev->event_outcome);
+  fn(m, ev->event_dataset);
+  for (size_t i = 0; i < ev->n_event_category; i++) fn(m, ev->event_category[i]);
+  for (size_t i = 0; i < ev->n_event_type; i++) fn(m, ev->event_type[i]);
+  fn(m, ev->source_ip);
+  fn(m, ev->destination_ip);
+  fn(m, ev->user_name);
+  fn(m, ev->host_name);
+  fn(m, ev->process_name);
+  fn(m, ev->process_command_line);
+  if (ev->fields) {
+    Parry__V1__Entry *const *e = ev->fields->entries;
+    size_t n = ev->fields->n_entries;
+    /* the values are a pointer chase away: ask for a few ahead */
+    for (size_t i = 0; i < n && i < 4; i++)
+      if (e[i]) __builtin_prefetch(e[i]->value);
+    for (size_t i = 0; i < n; i++) {
+      if (i + 4 < n && e[i + 4]) __builtin_prefetch(e[i + 4]->value);
+      if (e[i]) kw_value(m, e[i]->value, 1, fn);
+    }
+  }
 }
 
 void sg_m_keywords(parry_sigma_matcher_t *m) {
   if (m->kw_gen == m->gen) return;
   m->kw_gen = m->gen;
   m->n_kw = 0;
-  const Parry__V1__Event *ev = m->ev;
-  kw_push(m, ev->message);
-  kw_push(m, ev->event_kind);
-  kw_push(m, ev->event_action);
-  kw_push(m, ev->event_outcome);
-  kw_push(m, ev->event_dataset);
-  for (size_t i = 0; i < ev->n_event_category; i++) kw_push(m, ev->event_category[i]);
-  for (size_t i = 0; i < ev->n_event_type; i++) kw_push(m, ev->event_type[i]);
-  kw_push(m, ev->source_ip);
-  kw_push(m, ev->destination_ip);
-  kw_push(m, ev->user_name);
-  kw_push(m, ev->host_name);
-  kw_push(m, ev->process_name);
-  kw_push(m, ev->process_command_line);
-  if (ev->fields)
-    for (size_t i = 0; i < ev->fields->n_entries; i++)
-      if (ev->fields->entries[i]) kw_value(m, ev->fields->entries[i]->value, 1);
+  sg_m_each_string(m, kw_push);
 }
-

@@ -131,21 +131,33 @@ static void scan_slot(parry_sigma_matcher_t *m, uint32_t slot) {
   if (fs->scan_gen == m->gen) return;
   fs->scan_gen = m->gen;
   if (!s->ac) return;
+  bool folds = sg_ac_folds(s->ac);
   for (uint32_t k = 0; k < fs->n; k++) {
     size_t n;
-    const char *t = sg_m_low(m, &fs->v[k], &n);
+    const char *t = folds ? sg_m_text(m, &fs->v[k], &n) : sg_m_low(m, &fs->v[k], &n);
     if (t) sg_ac_scan(s->ac, t, n, on_literal, m);
   }
+}
+
+static void scan_kw_string(parry_sigma_matcher_t *m, const char *s) {
+  if (s) sg_ac_scan_cstr(m->rs->kw_ac, s, on_literal, m);
 }
 
 static void scan_keywords(parry_sigma_matcher_t *m) {
   if (m->kw_scan_gen == m->gen) return;
   m->kw_scan_gen = m->gen;
   if (!m->rs->kw_ac) return;
+  if (sg_ac_folds(m->rs->kw_ac) && m->kw_gen != m->gen) {
+    /* the raw strings, straight from the event: no list, no lengths
+     * (the list is made only if a keyword test is evaluated) */
+    sg_m_each_string(m, scan_kw_string);
+    return;
+  }
   sg_m_keywords(m);
+  bool folds = sg_ac_folds(m->rs->kw_ac);
   for (size_t k = 0; k < m->n_kw; k++) {
     size_t n;
-    const char *t = sg_m_low(m, &m->kw[k], &n);
+    const char *t = folds ? sg_m_text(m, &m->kw[k], &n) : sg_m_low(m, &m->kw[k], &n);
     if (t) sg_ac_scan(m->rs->kw_ac, t, n, on_literal, m);
   }
 }

@@ -73,6 +73,8 @@ const char *sg_m_text(parry_sigma_matcher_t *m, fval_t *f, size_t *len);
 const char *sg_m_low(parry_sigma_matcher_t *m, fval_t *f, size_t *len);
 bool sg_m_num(fval_t *f, bool *is_int, int64_t *i, double *d);
 void sg_m_keywords(parry_sigma_matcher_t *m); /* fills m->kw for this event */
+/* calls fn on every string sg_m_keywords lists (and on NULL or empty ones) */
+void sg_m_each_string(parry_sigma_matcher_t *m, void (*fn)(parry_sigma_matcher_t *m, const char *s));
 
 /* match.c: scan a field (or, for SG_SLOT_KEYWORD, every string) once */
 void sg_m_ensure_scanned(parry_sigma_matcher_t *m, uint32_t slot);

@@ -197,6 +197,7 @@ typedef struct {
   const char *name;   /* as the rule writes it */
   const char **cands; /* event paths tried in order */
   uint32_t n_cands;
+  uint32_t *cand_hash, *cand_len; /* sg_evkey of each candidate, or NULL */
   struct sg_ac *ac;   /* prefilter literals on this field, or NULL */
 } sg_slot_t;
 
@@ -380,6 +381,9 @@ void sg_ac_free(sg_ac_t *ac);
 typedef void (*sg_ac_hit_fn)(void *ctx, uint32_t id);
 void sg_ac_scan(const sg_ac_t *ac, const char *text, size_t len, sg_ac_hit_fn fn, void *ctx);
 size_t sg_ac_memory(const sg_ac_t *ac);
+/* true: scanning text finds what scanning its sg_lower'ed copy finds */
+bool sg_ac_folds(const sg_ac_t *ac);
+void sg_ac_scan_cstr(const sg_ac_t *ac, const char *text, sg_ac_hit_fn fn, void *ctx);
 
 /* evindex.c: parry_event_get's answers, with the top-level `fields` keys
  * hashed once per event (reset `built` for each event) */
@@ -397,6 +401,11 @@ void sg_evindex_init(sg_evindex_t *x);
 void sg_evindex_free(sg_evindex_t *x);
 parry_field_kind_t sg_event_get(sg_evindex_t *x, const Parry__V1__Event *ev, const char *path,
                                 parry_field_t *out);
+/* the same with the path's key made once: sg_evkey gives its hash (0: not a
+ * plain top-level name, answered by parry_event_get) and length */
+uint32_t sg_evkey(const char *path, uint32_t *len);
+parry_field_kind_t sg_event_get_key(sg_evindex_t *x, const Parry__V1__Event *ev, const char *path,
+                                    uint32_t hash, uint32_t len, parry_field_t *out);
 
 /* report.c */
 void sg_report_reject(parry_sigma_report_t *r, const char *file, const char *rule,
