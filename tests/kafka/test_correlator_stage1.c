@@ -161,21 +161,6 @@ typedef struct {
   size_t n_d;
 } got_t;
 
-static char *dup_n(const void *p, size_t n) {
-  char *s = parry_xmalloc(n + 1);
-  if (n) memcpy(s, p, n);
-  s[n] = '\0';
-  return s;
-}
-
-static char *header(const rd_kafka_message_t *m, const char *name) {
-  rd_kafka_headers_t *h = NULL;
-  const void *v;
-  size_t n;
-  if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &n)) return NULL;
-  return dup_n(v, n);
-}
-
 /* Read alerts and dlq from the start until the wanted counts, then 1 s more. */
 static void collect(fixture_t *f, size_t want_a, size_t want_d, got_t *got) {
   memset(got, 0, sizeof *got);
@@ -203,14 +188,14 @@ static void collect(fixture_t *f, size_t want_a, size_t want_d, got_t *got) {
     }
     if (strcmp(rd_kafka_topic_name(m->rkt), f->alerts) == 0) {
       assert_true(got->n_a < 32);
-      got->a[got->n_a].key = m->key ? dup_n(m->key, m->key_len) : NULL;
+      got->a[got->n_a].key = m->key ? parry_test_dup_bytes(m->key, m->key_len) : NULL;
       got->a[got->n_a].alert = parry__v1__alert__unpack(NULL, m->len, m->payload);
       assert_non_null(got->a[got->n_a].alert);
       got->n_a++;
     } else {
       assert_true(got->n_d < 32);
-      got->d[got->n_d] = (got_dlq_t){dup_n(m->payload, m->len), header(m, "parry.reason"),
-                                     header(m, "parry.source")};
+      got->d[got->n_d] = (got_dlq_t){parry_test_dup_bytes(m->payload, m->len), parry_test_kafka_header(m, "parry.reason"),
+                                     parry_test_kafka_header(m, "parry.source")};
       got->n_d++;
     }
     rd_kafka_message_destroy(m);

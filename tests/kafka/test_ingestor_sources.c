@@ -133,21 +133,6 @@ typedef struct {
   size_t n_dlq;
 } got_t;
 
-static char *dup_n(const void *p, size_t n) {
-  char *s = parry_xmalloc(n + 1);
-  if (n) memcpy(s, p, n);
-  s[n] = '\0';
-  return s;
-}
-
-static char *header(const rd_kafka_message_t *m, const char *name) {
-  rd_kafka_headers_t *h = NULL;
-  const void *v;
-  size_t n;
-  if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &n)) return NULL;
-  return dup_n(v, n);
-}
-
 /* Read both topics from the start until the wanted counts arrived, then a
  * little longer so that anything extra shows. */
 static void collect(fixture_t *f, size_t want_ev, size_t want_dlq, got_t *got) {
@@ -175,7 +160,7 @@ static void collect(fixture_t *f, size_t want_ev, size_t want_dlq, got_t *got) {
       rd_kafka_message_destroy(m);
       continue;
     }
-    char *key = m->key ? dup_n(m->key, m->key_len) : NULL;
+    char *key = m->key ? parry_test_dup_bytes(m->key, m->key_len) : NULL;
     if (strcmp(rd_kafka_topic_name(m->rkt), f->events) == 0) {
       got->ev = parry_xreallocarray(got->ev, got->n_ev + 1, sizeof *got->ev);
       got->ev[got->n_ev].key = key;
@@ -184,8 +169,8 @@ static void collect(fixture_t *f, size_t want_ev, size_t want_dlq, got_t *got) {
       got->n_ev++;
     } else {
       got->dlq = parry_xreallocarray(got->dlq, got->n_dlq + 1, sizeof *got->dlq);
-      got->dlq[got->n_dlq] = (got_dlq_t){key, dup_n(m->payload, m->len),
-                                         header(m, "parry.reason"), header(m, "parry.source")};
+      got->dlq[got->n_dlq] = (got_dlq_t){key, parry_test_dup_bytes(m->payload, m->len),
+                                         parry_test_kafka_header(m, "parry.reason"), parry_test_kafka_header(m, "parry.source")};
       got->n_dlq++;
     }
     rd_kafka_message_destroy(m);

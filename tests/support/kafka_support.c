@@ -1,6 +1,9 @@
 #include "kafka_support.h"
 
+#include "parry/mem.h"
+
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 const char *parry_test_kafka_bootstrap(void) {
@@ -38,4 +41,19 @@ int64_t parry_test_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *parry_test_dup_bytes(const void *p, size_t n) {
+  char *s = parry_xmalloc(n + 1);
+  if (n) memcpy(s, p, n);
+  s[n] = '\0';
+  return s;
+}
+
+char *parry_test_kafka_header(const rd_kafka_message_t *m, const char *name) {
+  rd_kafka_headers_t *h = NULL;
+  const void *v;
+  size_t n;
+  if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &v, &n)) return NULL;
+  return parry_test_dup_bytes(v, n);
 }

@@ -7,6 +7,7 @@
 #ifndef PARRY_KAFKA_SUPPORT_H
 #define PARRY_KAFKA_SUPPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "parry/config.h"
@@ -26,6 +27,13 @@ parry_config_t *parry_test_kafka_config(const char *bootstrap, const char *const
 /* Create a topic through parry_kafka_create_topics and wait until all its
  * partitions have leaders. */
 void parry_test_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions);
+
+/* A NUL-terminated malloc'd copy of n bytes (message payloads, keys). */
+char *parry_test_dup_bytes(const void *p, size_t n);
+
+/* The last value of header `name` of a message, as a malloc'd string, or
+ * NULL when the message has no such header. */
+char *parry_test_kafka_header(const rd_kafka_message_t *m, const char *name);
 
 /* Milliseconds on a monotonic clock, for bounded waits. */
 int64_t parry_test_now_ms(void);
