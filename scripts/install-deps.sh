@@ -18,7 +18,7 @@ packages=(
   # libraries (see README: why each)
   librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev
   libpq-dev libcmocka-dev libyaml-dev libjson-c-dev libmicrohttpd-dev
-  libpcre2-dev zlib1g-dev libssl-dev
+  libpcre2-dev zlib1g-dev libssl-dev libmaxminddb-dev
   # real services for tests: Kafka (Java + Maven for its jars), PostgreSQL 15
   openjdk-17-jre-headless maven postgresql-15 postgresql-client-15
   # tests and tools
