@@ -54,6 +54,15 @@ static void write_protobuf(normalize_run_t *run, const Parry__V1__Event *ev) {
   fwrite(run->line.data, 1, n + size, run->out);
 }
 
+enum { FLUSH_AT = 64 * 1024 };
+
+/* The JSON lines collected so far, to out. */
+static void flush_lines(normalize_run_t *run) {
+  if (run->protobuf || !run->line.len) return;
+  fwrite(run->line.data, 1, run->line.len, run->out);
+  parry_buf_reset(&run->line);
+}
+
 static void on_event(void *opaque, const Parry__V1__Event *ev) {
   normalize_run_t *run = opaque;
   if (run->protobuf) {
@@ -61,7 +70,9 @@ static void on_event(void *opaque, const Parry__V1__Event *ev) {
     return;
   }
   char why[256];
-  parry_buf_reset(&run->line);
+  /* Lines collect in run->line and go out FLUSH_AT bytes at a time: one
+   * fwrite per event cost as much as a tenth of writing its JSON. On an
+   * error the codec leaves the buffer as it was. */
   if (parry_event_to_json(ev, &run->line, why, sizeof why) != PARRY_OK) {
     /* A parser built an Event the codec refuses: a bug, reported loudly. */
     run->encode_errors++;
@@ -69,7 +80,7 @@ static void on_event(void *opaque, const Parry__V1__Event *ev) {
     return;
   }
   parry_buf_append_char(&run->line, '\n');
-  fwrite(run->line.data, 1, run->line.len, run->out);
+  if (run->line.len >= FLUSH_AT) flush_lines(run);
 }
 
 static void on_reject(void *opaque, const char *source, uint64_t seq, const char *rec, size_t len,
@@ -168,7 +179,10 @@ int parry_cmd_normalize(int argc, char **argv, char **envp, FILE *out, FILE *err
     char source[4200];
     snprintf(source, sizeof source, "file:%s", is_stdin ? "stdin" : inputs[i]);
     run.stream = parry_stream_new(n, source, &sink, &run);
-    if (parry_read_records(f, run.max_record, on_record, &run, errstr, sizeof errstr)) {
+    parry_err_t read_err =
+        parry_read_records(f, run.max_record, on_record, &run, errstr, sizeof errstr);
+    flush_lines(&run);
+    if (read_err) {
       fprintf(err, "parry normalize: %s: %s\n", inputs[i], errstr);
       rc = 1;
     }

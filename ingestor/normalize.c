@@ -140,7 +140,8 @@ static bool parse_json_value(parry_stream_t *s, parry_parse_t *p, json_object *o
     return false;
   }
   p->stream_state = state_of(s, parser);
-  char err[512] = "";
+  char err[512];
+  err[0] = '\0'; /* not = "": that zeroes all 512 bytes per record */
   if (parser->parse_json(p, obj, err, sizeof err) != PARRY_OK) {
     snprintf(why, why_size, "%s: %s", parser->name, err[0] ? err : "could not parse");
     return false;
@@ -164,7 +165,8 @@ static bool parse_text(parry_stream_t *s, parry_parse_t *p, const char *rec, siz
     return false;
   }
   p->stream_state = state_of(s, parser);
-  char err[512] = "";
+  char err[512];
+  err[0] = '\0'; /* not = "": that zeroes all 512 bytes per record */
   if (parser->parse_text(p, rec, len, err, sizeof err) != PARRY_OK) {
     snprintf(why, why_size, "%s: %s", parser->name, err[0] ? err : "could not parse");
     return false;
@@ -192,7 +194,8 @@ void parry_stream_record(parry_stream_t *s, const char *rec, size_t len, uint64_
       .emit = on_event,
       .emit_opaque = s,
   };
-  char why[640] = "";
+  char why[640];
+  why[0] = '\0'; /* (as err above) */
   bool ok;
   bool is_json = rec[start] == '{' || rec[start] == '[';
   /* A named text format reads JSON-looking lines as text. */

@@ -21,16 +21,12 @@ static size_t align_up(size_t n) {
   return (n + a - 1) & ~(a - 1);
 }
 
-void *parry_arena_alloc(parry_arena_t *a, size_t size) {
+/* The inline parry_arena_alloc found no room in [cur, end). */
+void *parry_arena_alloc_slow(parry_arena_t *a, size_t size) {
   size = align_up(size ? size : 1);
   parry_arena_chunk_t *c = a->head;
-  /* The common case: the current chunk has room. */
-  if (c && c->size - c->off >= size) {
-    void *p = c->data + c->off;
-    c->off += size;
-    a->used += size;
-    return p;
-  }
+  /* The chunk's own offset lags behind the inline bumps of cur. */
+  if (c) c->off = (size_t)(a->cur - c->data);
   /* After a reset, walk the kept chunks before allocating new ones. */
   while (c && c->size - c->off < size) {
     c = c->next;
@@ -57,6 +53,8 @@ void *parry_arena_alloc(parry_arena_t *a, size_t size) {
   void *p = c->data + c->off;
   c->off += size;
   a->used += size;
+  a->cur = c->data + c->off;
+  a->end = c->data + c->size;
   return p;
 }
 
@@ -67,20 +65,17 @@ void *parry_arena_calloc(parry_arena_t *a, size_t count, size_t size) {
   return p;
 }
 
-char *parry_arena_strndup(parry_arena_t *a, const char *s, size_t len) {
-  char *p = parry_arena_alloc(a, len + 1);
-  memcpy(p, s, len);
-  p[len] = '\0';
-  return p;
-}
-
 char *parry_arena_strdup(parry_arena_t *a, const char *s) {
   return parry_arena_strndup(a, s, strlen(s));
 }
 
 void parry_arena_reset(parry_arena_t *a) {
   a->head = a->chunks;
-  if (a->head) a->head->off = 0;
+  if (a->head) {
+    a->head->off = 0;
+    a->cur = a->head->data;
+    a->end = a->head->data + a->head->size;
+  }
   a->used = 0;
 }
 
@@ -90,5 +85,6 @@ void parry_arena_free(parry_arena_t *a) {
     free(c);
   }
   a->head = a->chunks = NULL;
+  a->cur = a->end = NULL;
   a->used = 0;
 }

@@ -282,5 +282,18 @@ parry_err_t parry_buf_append_json_string_strict(parry_buf_t *b, const char *s, s
 }
 
 parry_err_t parry_buf_append_json_quoted_strict(parry_buf_t *b, const char *s, size_t len) {
+  /* Short plain strings with room to spare (and within the cap): quotes and
+   * bytes written straight in. Same output as escape_json's. */
+  if (len >= 1 && len <= 32 && b->alloc - b->len > len + 2 &&
+      (b->cap == 0 || b->cap - b->len >= len + 2)) {
+    char *out = b->data + b->len;
+    if (parry_json_copy_plain_short(out + 1, s, len)) {
+      out[0] = '"';
+      out[len + 1] = '"';
+      out[len + 2] = '\0';
+      b->len += len + 2;
+      return PARRY_OK;
+    }
+  }
   return escape_json(b, s, len, true, true);
 }

@@ -111,15 +111,30 @@ static const slot_t slots[N_SLOTS] = {
 /* Called for every top-level key on the hot path: the first byte rules out
  * nearly all of them before any strcmp. */
 static int slot_of(const char *key) {
-  for (int s = 0; s < N_SLOTS; s++)
-    if (slots[s].key[0] == key[0] && strcmp(slots[s].key, key) == 0) return s;
-  return SLOT_NONE;
+  int s;
+  switch (key[0]) { /* the slot keys' first bytes are all different */
+  case '@': s = SLOT_TIMESTAMP; break;
+  case 'e': s = SLOT_EVENT; break;
+  case 's': s = SLOT_SOURCE; break;
+  case 'd': s = SLOT_DESTINATION; break;
+  case 'u': s = SLOT_USER; break;
+  case 'h': s = SLOT_HOST; break;
+  case 'p': s = SLOT_PROCESS; break;
+  case 'm': s = SLOT_MESSAGE; break;
+  case 'l': s = SLOT_LOGSOURCE; break;
+  default: return SLOT_NONE;
+  }
+  return strcmp(slots[s].key, key) == 0 ? s : SLOT_NONE;
 }
 
+/* lit is ",\"key\":": the key's length without a strlen. */
+#define LIT_KEY_LEN(x) ((x)->lit_len - 4)
+
 static const member_t *member_of(const slot_t *t, const char *key, size_t len) {
-  for (size_t i = 0; i < t->n_members; i++)
-    if (strlen(t->members[i].key) == len && memcmp(t->members[i].key, key, len) == 0)
-      return &t->members[i];
+  for (size_t i = 0; i < t->n_members; i++) {
+    const member_t *m = &t->members[i];
+    if (LIT_KEY_LEN(m) == len && m->key[0] == key[0] && memcmp(m->key, key, len) == 0) return m;
+  }
   return NULL;
 }
 
@@ -440,6 +455,32 @@ static inline void w_own_key(codec_writer_t *w, bool *first, const char *lit, si
   codec_w_raw(w, lit + skip, lit_len - skip);
 }
 
+/* A string member whose value (s, set and non-empty) is short plain text,
+ * the common case: key literal, quotes and value in one reservation check
+ * and no calls. False (nothing written) sends it the general way, which
+ * writes the same bytes. */
+static inline bool w_string_member_fast(codec_writer_t *w, bool *first, const member_t *m,
+                                        const char *s) {
+  size_t len = strlen(s), skip = *first ? 1 : 0, klen = m->lit_len - skip;
+  size_t need = klen + len + 2;
+  parry_buf_t *b = w->out;
+  if (w->err || len > 32 || b->alloc - b->len <= KEY_LIT_SIZE + len + 2 ||
+      (b->cap != 0 && b->cap - b->len < need))
+    return false;
+  char *o = b->data + b->len;
+  memcpy(o, m->lit + skip, KEY_LIT_SIZE - 1); /* fixed size: the tail is overwritten */
+  o[klen] = '"';
+  if (!parry_json_copy_plain_short(o + klen + 1, s, len)) {
+    o[0] = '\0'; /* the buffer stays as it was */
+    return false;
+  }
+  o[klen + 1 + len] = '"';
+  o[need] = '\0';
+  b->len += need;
+  *first = false;
+  return true;
+}
+
 static void w_member(codec_writer_t *w, const void *base, const member_t *m,
                      const codec_path_t *p) {
   switch (m->kind) {
@@ -477,9 +518,13 @@ static void w_typed_object(codec_writer_t *w, const Parry__V1__Event *ev, const 
   const void *base = base_of(ev, t);
   const char *written[16];
   size_t n_written = 0;
+  uint32_t set = 0; /* bit i: member i is set (tables have fewer than 16) */
   codec_path_t here = CODEC_KEY(p, t->key);
   for (size_t i = 0; base && i < t->n_members; i++)
-    if (member_set(base, &t->members[i])) written[n_written++] = t->members[i].key;
+    if (member_set(base, &t->members[i])) {
+      set |= 1u << i;
+      written[n_written++] = t->members[i].key;
+    }
   written[n_written] = NULL;
   if (n_written == 0) {
     if (!extra) return;
@@ -504,7 +549,10 @@ static void w_typed_object(codec_writer_t *w, const Parry__V1__Event *ev, const 
   codec_w_lit(w, "{");
   for (size_t i = 0; i < t->n_members; i++) {
     const member_t *m = &t->members[i];
-    if (!member_set(base, m)) continue;
+    if (!(set & (1u << i))) continue;
+    if ((m->kind == M_STR || m->kind == M_IP) &&
+        w_string_member_fast(w, &inner_first, m, *AT(base, m->off, const char *)))
+      continue;
     codec_path_t mp = CODEC_KEY(&here, m->key);
     w_own_key(w, &inner_first, m->lit, m->lit_len);
     w_member(w, base, m, &mp);
@@ -529,6 +577,8 @@ void codec_w_event(codec_writer_t *w, const Parry__V1__Event *ev, const codec_pa
     codec_w_fail(w, PARRY_ERR_INVALID, &fields_path, "duplicate key \"%s\"", dup);
     return;
   }
+  /* Each entry's slot, for the loop that writes the rest (the first 64). */
+  unsigned char entry_slot[64];
   for (size_t i = 0; fields && i < fields->n_entries; i++) {
     const Parry__V1__Entry *e = fields->entries[i];
     const char *key = e && e->key ? e->key : "";
@@ -537,6 +587,7 @@ void codec_w_event(codec_writer_t *w, const Parry__V1__Event *ev, const codec_pa
       return;
     }
     int s = slot_of(key);
+    if (i < sizeof entry_slot) entry_slot[i] = (unsigned char)s;
     if (s != SLOT_NONE) slot_entry[s] = e;
   }
 
@@ -575,7 +626,7 @@ void codec_w_event(codec_writer_t *w, const Parry__V1__Event *ev, const codec_pa
   for (size_t i = 0; fields && i < fields->n_entries && !w->err; i++) {
     const Parry__V1__Entry *e = fields->entries[i];
     const char *key = e && e->key ? e->key : "";
-    if (slot_of(key) != SLOT_NONE) continue;
+    if ((i < sizeof entry_slot ? entry_slot[i] : slot_of(key)) != SLOT_NONE) continue;
     codec_path_t here = CODEC_KEY(p, key);
     codec_w_key(w, &first, key, &here);
     codec_w_value(w, e ? e->value : NULL, &here, depth + 1);
@@ -631,12 +682,12 @@ static const Parry__V1__Value *map_lookup(const Parry__V1__ValueMap *m, const ch
 
 static parry_field_kind_t typed_lookup(const Parry__V1__Event *ev, const char *path,
                                        parry_field_t *out) {
-  if (strcmp(path, "@timestamp") == 0) {
+  if (path[0] == '@' && strcmp(path, "@timestamp") == 0) {
     if (!ev->has_timestamp) return PARRY_FIELD_ABSENT;
     out->i = ev->timestamp_ns;
     return out->kind = PARRY_FIELD_TIME;
   }
-  if (strcmp(path, "message") == 0) {
+  if (path[0] == 'm' && strcmp(path, "message") == 0) {
     if (!ev->message || !*ev->message) return PARRY_FIELD_ABSENT;
     out->str = ev->message;
     out->len = strlen(ev->message);
@@ -646,7 +697,7 @@ static parry_field_kind_t typed_lookup(const Parry__V1__Event *ev, const char *p
   if (!dot) return PARRY_FIELD_ABSENT;
   for (int s = 0; s < N_SLOTS; s++) {
     const slot_t *t = &slots[s];
-    if (!t->members || strlen(t->key) != (size_t)(dot - path) ||
+    if (!t->members || LIT_KEY_LEN(t) != (size_t)(dot - path) || t->key[0] != path[0] ||
         memcmp(t->key, path, (size_t)(dot - path)) != 0)
       continue;
     const member_t *m = member_of(t, dot + 1, strlen(dot + 1));

@@ -295,8 +295,16 @@ parry_err_t codec_json_string(json_object *o, const codec_path_t *p, const char 
 #define CODEC_MAX_YEAR 2261
 
 bool codec_time_in_range(int64_t ns) {
-  int64_t lo = parry_days_from_civil(CODEC_MIN_YEAR, 1, 1) * 86400 * PARRY_NS_PER_SEC;
-  int64_t hi = parry_days_from_civil(CODEC_MAX_YEAR + 1, 1, 1) * 86400 * PARRY_NS_PER_SEC;
+  /* The bounds are constants, but days_from_civil is not a constant
+   * expression: computed once per thread (every event's timestamp is
+   * checked on the way out). */
+  static _Thread_local int64_t lo, hi;
+  static _Thread_local bool ready;
+  if (!ready) {
+    lo = parry_days_from_civil(CODEC_MIN_YEAR, 1, 1) * 86400 * PARRY_NS_PER_SEC;
+    hi = parry_days_from_civil(CODEC_MAX_YEAR + 1, 1, 1) * 86400 * PARRY_NS_PER_SEC;
+    ready = true;
+  }
   return ns >= lo && ns < hi;
 }
 
@@ -546,8 +554,27 @@ void codec_w_string(codec_writer_t *w, const char *s, const codec_path_t *p) {
 void codec_w_key(codec_writer_t *w, bool *first, const char *key, const codec_path_t *p) {
   if (!key) key = "";
   if (w->err) return;
-  /* Nearly every key is short, plain ASCII: one pass finds that and builds
-   * the output (comma, quotes and colon) for a single append. */
+  /* Nearly every key is short, plain ASCII: with room (and within the cap)
+   * the comma, quotes, key and colon go straight into the buffer. */
+  {
+    size_t klen = strlen(key), comma = *first ? 0 : 1, n = comma + klen + 3;
+    parry_buf_t *b = w->out;
+    if (klen >= 1 && klen <= 32 && b->alloc - b->len > n && (b->cap == 0 || b->cap - b->len >= n)) {
+      char *o = b->data + b->len;
+      if (parry_json_copy_plain_short(o + comma + 1, key, klen)) {
+        o[0] = ',';
+        o[comma] = '"';
+        o[n - 2] = '"';
+        o[n - 1] = ':';
+        o[n] = '\0';
+        b->len += n;
+        *first = false;
+        return;
+      }
+    }
+  }
+  /* Longer plain keys: one pass finds that and builds the output (comma,
+   * quotes and colon) for a single append. */
   {
     char plain[64];
     size_t n = *first ? 0 : 1, i = 0;
@@ -613,6 +640,68 @@ void codec_w_int(codec_writer_t *w, int64_t v) {
   }
 }
 
+static char *put2(char *p, unsigned v) {
+  p[0] = (char)('0' + v / 10);
+  p[1] = (char)('0' + v % 10);
+  return p + 2;
+}
+
+static char *put_frac(char *p, uint64_t v, int width) {
+  for (int i = width - 1; i >= 0; i--) {
+    p[i] = (char)('0' + v % 10);
+    v /= 10;
+  }
+  return p + width;
+}
+
+/* parry_time_format_rfc3339's text, with the date part ("YYYY-MM-DDT", the
+ * costly civil-from-days step) kept per thread for the last day seen:
+ * events come in time order, so it is nearly always the same day. The rest
+ * is laid out here exactly as timefmt.c does; any other shape of date (a
+ * year outside 0..9999) takes the full formatter. */
+static size_t time_text(int64_t ns, char *out) {
+  static _Thread_local struct {
+    bool valid;
+    int64_t days;
+    char date[11];
+  } day;
+  int64_t secs = ns / PARRY_NS_PER_SEC, frac = ns % PARRY_NS_PER_SEC;
+  if (frac < 0) {
+    frac += PARRY_NS_PER_SEC;
+    secs--;
+  }
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days--;
+  }
+  if (!day.valid || day.days != days) {
+    char tmp[PARRY_TIME_MAX_LEN];
+    size_t n = parry_time_format_rfc3339(days * 86400 * PARRY_NS_PER_SEC, tmp);
+    if (n != 20 || tmp[10] != 'T') return parry_time_format_rfc3339(ns, out);
+    memcpy(day.date, tmp, 11);
+    day.days = days;
+    day.valid = true;
+  }
+  char *p = out;
+  memcpy(p, day.date, 11);
+  p += 11;
+  p = put2(p, (unsigned)(rem / 3600));
+  *p++ = ':';
+  p = put2(p, (unsigned)(rem / 60 % 60));
+  *p++ = ':';
+  p = put2(p, (unsigned)(rem % 60));
+  if (frac) {
+    *p++ = '.';
+    if (frac % 1000000 == 0) p = put_frac(p, (uint64_t)(frac / 1000000), 3);
+    else if (frac % 1000 == 0) p = put_frac(p, (uint64_t)(frac / 1000), 6);
+    else p = put_frac(p, (uint64_t)frac, 9);
+  }
+  *p++ = 'Z';
+  *p = '\0';
+  return (size_t)(p - out);
+}
+
 void codec_w_time(codec_writer_t *w, int64_t ns, const codec_path_t *p) {
   if (!codec_time_in_range(ns)) {
     codec_w_fail(w, PARRY_ERR_INVALID, p, "time %lld ns is outside the years %d..%d",
@@ -621,7 +710,7 @@ void codec_w_time(codec_writer_t *w, int64_t ns, const codec_path_t *p) {
   }
   char buf[PARRY_TIME_MAX_LEN + 2];
   buf[0] = '"';
-  size_t n = parry_time_format_rfc3339(ns, buf + 1);
+  size_t n = time_text(ns, buf + 1);
   buf[n + 1] = '"';
   codec_w_raw(w, buf, n + 2);
 }
@@ -720,7 +809,8 @@ bool codec_map_has_duplicate(const Parry__V1__ValueMap *m, const char **dup) {
   if (n <= 8) {
     for (size_t i = 1; i < n; i++)
       for (size_t j = 0; j < i; j++)
-        if (strcmp(entry_key(m, i), entry_key(m, j)) == 0) {
+        if (entry_key(m, i)[0] == entry_key(m, j)[0] &&
+            strcmp(entry_key(m, i), entry_key(m, j)) == 0) {
           *dup = entry_key(m, i);
           return true;
         }
@@ -750,6 +840,33 @@ bool codec_map_has_duplicate(const Parry__V1__ValueMap *m, const char **dup) {
   return found;
 }
 
+/* An entry "key": "s" where both are short plain text, the common case:
+ * written at once. False (nothing written) sends it the general way, which
+ * writes the same bytes. */
+static inline bool w_key_string_fast(codec_writer_t *w, bool *first, const char *key,
+                                     const char *s) {
+  size_t klen = strlen(key), len = strlen(s), comma = *first ? 0 : 1;
+  size_t need = comma + klen + 3 + len + 2;
+  parry_buf_t *b = w->out;
+  if (w->err || b->alloc - b->len <= need || (b->cap != 0 && b->cap - b->len < need)) return false;
+  char *o = b->data + b->len;
+  if (!parry_json_copy_plain_short(o + comma + 1, key, klen) ||
+      !parry_json_copy_plain_short(o + comma + klen + 4, s, len)) {
+    o[0] = '\0'; /* the buffer stays as it was */
+    return false;
+  }
+  o[0] = ',';
+  o[comma] = '"';
+  o[comma + 1 + klen] = '"';
+  o[comma + 2 + klen] = ':';
+  o[comma + 3 + klen] = '"';
+  o[need - 1] = '"';
+  o[need] = '\0';
+  b->len += need;
+  *first = false;
+  return true;
+}
+
 void codec_w_map_entries(codec_writer_t *w, const Parry__V1__ValueMap *m, bool *first,
                          const char *const *reserved, const codec_path_t *p, int depth) {
   const char *dup;
@@ -764,10 +881,13 @@ void codec_w_map_entries(codec_writer_t *w, const Parry__V1__ValueMap *m, bool *
     const char *key = e && e->key ? e->key : "";
     codec_path_t here = CODEC_KEY(p, key);
     for (size_t r = 0; reserved && reserved[r]; r++)
-      if (strcmp(reserved[r], key) == 0) {
+      if (reserved[r][0] == key[0] && strcmp(reserved[r], key) == 0) {
         codec_w_fail(w, PARRY_ERR_INVALID, &here, "in fields and also a typed field");
         return;
       }
+    if (e && e->value && e->value->kind_case == PARRY__V1__VALUE__KIND_STRING_VALUE &&
+        e->value->string_value && w_key_string_fast(w, first, key, e->value->string_value))
+      continue;
     codec_w_key(w, first, key, &here);
     codec_w_value(w, e ? e->value : NULL, &here, depth);
   }

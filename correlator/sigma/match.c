@@ -72,21 +72,30 @@ void parry_sigma_matcher_stats(const parry_sigma_matcher_t *m, parry_sigma_stats
 
 /* ---- logsource ---- */
 
+/* strcmp(a, b) == 0 for the short logsource names, without the calls. */
+static inline bool same_text(const char *a, const char *b) {
+  for (;; a++, b++) {
+    if (*a != *b) return false;
+    if (!*a) return true;
+  }
+}
+
 static const uint32_t *applicable(parry_sigma_matcher_t *m, uint32_t *n_out) {
   const parry_sigma_ruleset_t *rs = m->rs;
   const Parry__V1__Logsource *ls = m->ev->logsource;
   const char *have[3] = {ls && ls->product ? ls->product : "", ls && ls->service ? ls->service : "",
                          ls && ls->category ? ls->category : ""};
-  bool cacheable = strlen(have[0]) < LS_KEY && strlen(have[1]) < LS_KEY && strlen(have[2]) < LS_KEY;
-  if (cacheable)
-    for (int i = 0; i < LS_CACHE; i++) {
-      lscache_t *c = &m->ls[i];
-      if (c->valid && !strcmp(c->key[0], have[0]) && !strcmp(c->key[1], have[1]) &&
-          !strcmp(c->key[2], have[2])) {
-        *n_out = c->n;
-        return c->buckets;
-      }
+  /* Cached keys are shorter than LS_KEY, so a hit means the event's
+   * strings are cacheable too: look first, measure only on a miss. */
+  for (int i = 0; i < LS_CACHE; i++) {
+    lscache_t *c = &m->ls[i];
+    if (c->valid && same_text(c->key[0], have[0]) && same_text(c->key[1], have[1]) &&
+        same_text(c->key[2], have[2])) {
+      *n_out = c->n;
+      return c->buckets;
     }
+  }
+  bool cacheable = strlen(have[0]) < LS_KEY && strlen(have[1]) < LS_KEY && strlen(have[2]) < LS_KEY;
   uint32_t *list = m->ls_scratch, n = 0;
   lscache_t *c = NULL;
   if (cacheable) {

@@ -682,7 +682,9 @@ bool parry_auth_dropbear(parry_auth_ctx_t *c, span_t m) {
       if (colon < 0 || !dropbear_addr(span(rest.p, (size_t)colon), &addr, &port)) return false;
       parry_auth_source(c, addr, port);
       ptrdiff_t u = parry_auth_rfind(rest, LIT("user '"));
-      if (u >= 0 && ends(rest, LIT("'"))) {
+      /* the closing quote must come after the opening one: a line that
+       * ends in "user '" names no user (and its length would be -1) */
+      if (u >= 0 && (size_t)u + 7 <= rest.n && ends(rest, LIT("'"))) {
         span_t user = span(rest.p + u + 6, rest.n - (size_t)u - 7);
         if (user.n == 10 && memcmp(user.p, "is invalid", 10) == 0)
           parry_evb_field_bool(c->b, "ssh.invalid_user", true);

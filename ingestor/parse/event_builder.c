@@ -8,6 +8,10 @@
 
 #include "parry/codec.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Length of the valid UTF-8 sequence at s (1..4), or 0. Overlongs,
  * surrogates and code points past U+10FFFF are invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t avail) {
@@ -28,21 +32,88 @@ static size_t utf8_seq(const unsigned char *s, size_t avail) {
   return n;
 }
 
+/* Whether the 8 bytes of v are all ASCII and none is NUL. The NUL test may
+ * report a byte that is fine (after a real one), never miss one, so a false
+ * answer only sends the text down the byte-by-byte path. */
+static inline bool word_plain(uint64_t v) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  return ((v | ((v - ones) & ~v)) & highs) == 0;
+}
+
+/* Whether s[0..len) is ASCII without NUL: a word at a time, the last
+ * partial word as an overlapping load, short texts as two overlapping
+ * halves (padded with spaces), never a read outside s[0..len). */
+static inline bool plain_ascii(const unsigned char *u, size_t len) {
+#if defined(__SSE2__)
+  if (len >= 16) { /* messages: 16 bytes a step, high bits or zeros */
+    const __m128i zero = _mm_setzero_si128();
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+      if (_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, zero)))) return false;
+    }
+    if (i < len) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + len - 16));
+      if (_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, zero)))) return false;
+    }
+    return true;
+  }
+#endif
+  if (len >= 8) {
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+      uint64_t v;
+      memcpy(&v, u + i, 8);
+      if (!word_plain(v)) return false;
+    }
+    if (i < len) {
+      uint64_t v;
+      memcpy(&v, u + len - 8, 8);
+      if (!word_plain(v)) return false;
+    }
+    return true;
+  }
+  if (len >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, u, 4);
+    memcpy(&hi, u + len - 4, 4);
+    return word_plain((uint64_t)lo | (uint64_t)hi << 32);
+  }
+  if (len == 0) return true;
+  uint64_t v = (uint64_t)u[0] | (uint64_t)u[len / 2] << 8 | (uint64_t)u[len - 1] << 16 |
+               0x2020202020000000ULL;
+  return word_plain(v);
+}
+
+/* A NUL-terminated arena copy of s[0..len); short texts (most of them:
+ * names, keys, addresses) without a call to memcpy. */
+static inline char *arena_copy(parry_arena_t *a, const char *s, size_t len) {
+  char *p = parry_arena_alloc(a, len + 1);
+  if (len >= 8 && len <= 16) {
+    uint64_t x, y;
+    memcpy(&x, s, 8);
+    memcpy(&y, s + len - 8, 8);
+    memcpy(p, &x, 8);
+    memcpy(p + len - 8, &y, 8);
+  } else if (len >= 4 && len < 8) {
+    uint32_t x, y;
+    memcpy(&x, s, 4);
+    memcpy(&y, s + len - 4, 4);
+    memcpy(p, &x, 4);
+    memcpy(p + len - 4, &y, 4);
+  } else {
+    memcpy(p, s, len);
+  }
+  p[len] = '\0';
+  return p;
+}
+
 char *parry_evb_text(parry_evb_t *b, const char *s, size_t len) {
   if (len == (size_t)-1) len = strlen(s);
   const unsigned char *u = (const unsigned char *)s;
+  size_t i;
   /* Fast path: plain ASCII without NUL is copied as it is. */
-  size_t i = 0;
-  /* 8 bytes a round: any byte with the high bit set, or zero, ends it. */
-  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-  while (i + 8 <= len) {
-    uint64_t v;
-    memcpy(&v, u + i, 8);
-    if ((v | ((v - ones) & ~v)) & highs) break;
-    i += 8;
-  }
-  while (i < len && u[i] && u[i] < 0x80) i++;
-  if (i == len) return parry_arena_strndup(b->arena, s, len);
+  if (plain_ascii(u, len)) return arena_copy(b->arena, s, len);
   /* Worst case every byte becomes the 3-byte U+FFFD. */
   char *out = parry_arena_alloc(b->arena, len * 3 + 1);
   size_t o = 0;
@@ -106,6 +177,31 @@ void parry_evb_set_severity(parry_evb_t *b, int64_t s) {
   b->ev->has_event_severity = 1;
 }
 
+/* Whether s[0..len) is an IPv4 address glibc's inet_pton accepts: four
+ * decimal octets of at most 255, dots between, no leading zero, nothing
+ * else. Same rules as glibc's inet_pton4, without the copy and the call:
+ * nearly every sshd line names one, so it is on the hot path. */
+static bool plain_ipv4(const char *s, size_t len) {
+  unsigned octets = 0, value = 0;
+  bool digit = false;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (c >= '0' && c <= '9') {
+      if (digit && value == 0) return false; /* leading zero */
+      value = value * 10 + (unsigned)(c - '0');
+      if (value > 255) return false;
+      if (!digit && ++octets > 4) return false;
+      digit = true;
+    } else if (c == '.' && digit && octets < 4) {
+      digit = false;
+      value = 0;
+    } else {
+      return false;
+    }
+  }
+  return octets == 4 && digit;
+}
+
 /* The canonical text of an IP address into out, or false. glibc's
  * inet_pton refuses IPv4 with leading zeros ("010.1.1.1", whose meaning
  * differs between tools) and anything but four dotted decimals, so an IPv4
@@ -114,6 +210,12 @@ void parry_evb_set_severity(parry_evb_t *b, int64_t s) {
 static bool canonical_ip(const char *s, size_t len, char out[INET6_ADDRSTRLEN], size_t *out_len) {
   char tmp[INET6_ADDRSTRLEN + 8];
   if (len == 0 || len >= sizeof tmp) return false;
+  if (plain_ipv4(s, len)) { /* canonical as it is (see above) */
+    memcpy(out, s, len);
+    out[len] = '\0';
+    *out_len = len;
+    return true;
+  }
   memcpy(tmp, s, len);
   tmp[len] = '\0';
   /* inet_pton stops at a NUL: "1.2.3.4\0junk" must not pass for an address
@@ -188,6 +290,14 @@ static Parry__V1__ValueMap *new_map(parry_evb_t *b) {
   return m;
 }
 
+/* Whether the NUL-terminated key k is s[0..n) (which may hold a NUL: then
+ * never). Keys are short: a byte loop beats strlen + memcmp calls. */
+static inline bool key_is(const char *k, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (k[i] != s[i] || !k[i]) return false;
+  return k[n] == '\0';
+}
+
 Parry__V1__Value *parry_evb_map_put(parry_evb_t *b, Parry__V1__ValueMap *map, const char *key,
                                     size_t key_len) {
   static const Parry__V1__Value vinit = PARRY__V1__VALUE__INIT;
@@ -195,7 +305,7 @@ Parry__V1__Value *parry_evb_map_put(parry_evb_t *b, Parry__V1__ValueMap *map, co
   if (key_len == (size_t)-1) key_len = strlen(key);
   for (size_t i = 0; i < map->n_entries; i++) {
     Parry__V1__Entry *e = map->entries[i];
-    if (strlen(e->key) == key_len && memcmp(e->key, key, key_len) == 0) {
+    if (key_is(e->key, key, key_len)) {
       *e->value = vinit;
       return e->value;
     }
@@ -248,39 +358,44 @@ Parry__V1__Value *parry_evb_list_append(parry_evb_t *b, Parry__V1__Value *list) 
   return v;
 }
 
-Parry__V1__ValueMap *parry_evb_map_at(parry_evb_t *b, const char *path) {
+/* The map at path[0..plen), one dot-separated segment per level (an empty
+ * segment is the key ""), created as needed. */
+static Parry__V1__ValueMap *map_at_n(parry_evb_t *b, const char *path, size_t plen) {
   if (!b->ev->fields) b->ev->fields = new_map(b);
   Parry__V1__ValueMap *map = b->ev->fields;
-  while (*path) {
-    const char *dot = strchr(path, '.');
-    size_t len = dot ? (size_t)(dot - path) : strlen(path);
+  size_t at = 0;
+  while (at < plen) {
+    const char *seg = path + at;
+    size_t len = 0;
+    while (at + len < plen && seg[len] != '.') len++;
     Parry__V1__Value *child = NULL;
     for (size_t i = 0; i < map->n_entries && !child; i++) {
       Parry__V1__Entry *e = map->entries[i];
-      if (strlen(e->key) == len && memcmp(e->key, path, len) == 0 &&
-          e->value->kind_case == PARRY__V1__VALUE__KIND_MAP_VALUE)
+      if (e->value->kind_case == PARRY__V1__VALUE__KIND_MAP_VALUE && key_is(e->key, seg, len))
         child = e->value;
     }
     if (!child) {
-      child = parry_evb_map_put(b, map, path, len);
+      child = parry_evb_map_put(b, map, seg, len);
       parry_evb_value_map(b, child);
     }
     map = child->map_value;
-    path += len + (dot ? 1 : 0);
+    at += len + 1; /* past the dot (or the end) */
   }
   return map;
 }
 
-/* Split "a.b.c" into the map at "a.b" and the key "c". */
+Parry__V1__ValueMap *parry_evb_map_at(parry_evb_t *b, const char *path) {
+  return map_at_n(b, path, strlen(path));
+}
+
+/* Split "a.b.c" into the map at "a.b" and the key "c". (A parent path is
+ * cut at 255 bytes, as it always was.) */
 static Parry__V1__Value *put_path(parry_evb_t *b, const char *path) {
-  const char *dot = strrchr(path, '.');
-  if (!dot) return parry_evb_map_put(b, parry_evb_map_at(b, ""), path, (size_t)-1);
-  char parent[256];
-  size_t plen = (size_t)(dot - path);
-  if (plen >= sizeof parent) plen = sizeof parent - 1;
-  memcpy(parent, path, plen);
-  parent[plen] = '\0';
-  return parry_evb_map_put(b, parry_evb_map_at(b, parent), dot + 1, (size_t)-1);
+  size_t n = strlen(path), dot = n;
+  while (dot > 0 && path[dot - 1] != '.') dot--;
+  if (dot == 0) return parry_evb_map_put(b, map_at_n(b, path, 0), path, n);
+  size_t plen = dot - 1; /* the parent, without the last dot */
+  return parry_evb_map_put(b, map_at_n(b, path, plen < 256 ? plen : 255), path + dot, n - dot);
 }
 
 void parry_evb_field_str(parry_evb_t *b, const char *path, const char *s, size_t len) {

@@ -1,4 +1,5 @@
 /* The parser list and what every parser shares: finishing an Event. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,31 +44,81 @@ typedef struct {
 
 static void hash_bytes(hash128_t *h, const void *data, size_t len) {
   const unsigned char *p = data;
+  /* The lanes in locals: through h, every round stored them (p might
+   * alias h as far as the compiler knows). */
+  uint64_t a = h->a, b = h->b;
   while (len >= 8) {
     uint64_t w;
     memcpy(&w, p, 8);
-    h->a = mix(h->a ^ w);
-    h->b = mix(h->b + w + 0x9e3779b97f4a7c15ULL);
+    a = mix(a ^ w);
+    b = mix(b + w + 0x9e3779b97f4a7c15ULL);
     p += 8;
     len -= 8;
   }
   uint64_t tail = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* The value memcpy(&tail, p, len) gives, from two overlapping loads (or
+   * the first, middle and last bytes) instead of a byte loop. */
+  if (len >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, p, 4);
+    memcpy(&hi, p + len - 4, 4);
+    tail = (uint64_t)lo | (uint64_t)hi << (8 * (len - 4));
+  } else if (len) {
+    tail = (uint64_t)p[0] | (uint64_t)p[len / 2] << (8 * (len / 2)) |
+           (uint64_t)p[len - 1] << (8 * (len - 1));
+  }
+#else
   memcpy(&tail, p, len);
-  h->a = mix(h->a ^ tail ^ ((uint64_t)len << 56));
-  h->b = mix(h->b + tail + 0x9e3779b97f4a7c15ULL + len);
+#endif
+  h->a = mix(a ^ tail ^ ((uint64_t)len << 56));
+  h->b = mix(b + tail + 0x9e3779b97f4a7c15ULL + len);
+}
+
+/* The hash state after the source name is the same for every event of an
+ * input, and names are long ("file:/var/log/auth.log"): it is kept per
+ * thread for the last name seen (compared by content, so another name at a
+ * reused address is never mistaken for it). Ids do not change. */
+static _Thread_local struct {
+  bool valid;
+  size_t len;
+  hash128_t h;
+  char name[128];
+} last_source;
+
+static hash128_t source_state(const char *source) {
+  size_t len = strlen(source);
+  if (last_source.valid && last_source.len == len && memcmp(last_source.name, source, len) == 0)
+    return last_source.h;
+  hash128_t h = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL};
+  hash_bytes(&h, source, len + 1);
+  if (len < sizeof last_source.name) {
+    memcpy(last_source.name, source, len);
+    last_source.len = len;
+    last_source.h = h;
+    last_source.valid = true;
+  }
+  return h;
 }
 
 static void event_id(const parry_parse_t *p, char out[33]) {
-  hash128_t h = {0x243f6a8885a308d3ULL, 0x13198a2e03707344ULL};
-  const char *source = p->source ? p->source : "";
-  hash_bytes(&h, source, strlen(source) + 1);
+  hash128_t h = source_state(p->source ? p->source : "");
   uint64_t pos[2] = {p->record_seq, p->emitted};
   hash_bytes(&h, pos, sizeof pos);
   hash_bytes(&h, p->record, p->record_len);
-  static const char hex[] = "0123456789abcdef";
-  for (int i = 0; i < 16; i++) {
-    out[i] = hex[(h.a >> (60 - 4 * i)) & 15];
-    out[16 + i] = hex[(h.b >> (60 - 4 * i)) & 15];
+  /* Two hex digits per byte from one table: every event gets an id. */
+  static const char hex2[513] =
+      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+      "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+      "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+      "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+      "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+      "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+      "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+      "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+  for (int i = 0; i < 8; i++) {
+    memcpy(out + 2 * i, hex2 + 2 * ((h.a >> (56 - 8 * i)) & 255), 2);
+    memcpy(out + 16 + 2 * i, hex2 + 2 * ((h.b >> (56 - 8 * i)) & 255), 2);
   }
   out[32] = '\0';
 }

@@ -756,6 +756,23 @@ static void test_regress_dropbear_prefix_at_end(void **state) {
   close_fx(f);
 }
 
+/* Dropbear's "Exit before auth from <A:P>: (user '" with the quote at the
+ * very end gave a user-name length of -1, read as "use strlen": a heap
+ * over-read (found by fuzz_syslog). Such a line now has no user name. */
+static void test_regress_dropbear_user_quote_at_end(void **state) {
+  (void)state;
+  fixture_t *f = open_fx("syslog", NULL);
+  static const char text[] =
+      "Jul 10 23:53:52 t dropbear[825]: Exit before auth from <192.0.2.3:52289>: (user '";
+  char *exact = malloc(sizeof text - 1);
+  memcpy(exact, text, sizeof text - 1);
+  coll_t *c = feed_at(f, exact, sizeof text - 1, READ_AT);
+  assert_int_equal(c->n, 1);
+  assert_false(has(c, 0, "user.name"));
+  free(exact);
+  close_fx(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc3164_header),
@@ -779,6 +796,7 @@ int main(void) {
       cmocka_unit_test(test_regress_time_range),
       cmocka_unit_test(test_regress_not_a_repeat_is_one_event),
       cmocka_unit_test(test_regress_dropbear_prefix_at_end),
+      cmocka_unit_test(test_regress_dropbear_user_quote_at_end),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
