@@ -11,7 +11,10 @@
 #include <librdkafka/rdkafka.h>
 
 #include "detect.h"
+#include "dlq.h"
 #include "parry/codec.h"
+#include "txn.h"
+#include "window/correlate.h"
 #include "parry/kafka.h"
 #include "parry/log.h"
 #include "parry/mem.h"
@@ -25,24 +28,23 @@ struct parry_correlator {
   parry_metrics_t *metrics;
   parry_sigma_ruleset_t *rs;
   parry_sigma_matcher_t *m;
+  parry_corr_set_t *set; /* NULL: no correlation rule, no signals */
   rd_kafka_t *consumer, *producer;
-  char *events_topic, *alerts_topic, *dlq_topic;
+  parry_txn_t txn;
+  char *events_topic, *alerts_topic, *dlq_topic, *signals_topic;
   int batch_size;
+  int commit_interval_ms;
   int flush_timeout_ms;
   pthread_t thread;
   bool thread_started;
   atomic_bool stop;
   atomic_bool assigned;
   atomic_bool failed;
-  atomic_ullong delivery_failures;
   pthread_mutex_t lock; /* guards fail_why */
   char fail_why[512];
   uint64_t below_seen; /* matcher stats already counted */
-  parry_metric_t *events, *below, *dlq_decode, *dlq_schema;
+  parry_metric_t *events, *below, *dlq_decode, *dlq_schema, *signals, *aborted;
   parry_metric_t *alerts[PARRY_SIGMA_LEVEL_CRITICAL + 1];
-  /* per batch */
-  rd_kafka_topic_partition_list_t *offsets;
-  bool produce_error;
 };
 
 static void set_failed(parry_correlator_t *c, const char *fmt, ...)
@@ -58,36 +60,9 @@ static void set_failed(parry_correlator_t *c, const char *fmt, ...) {
   atomic_store(&c->failed, true);
 }
 
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
-  (void)rk;
-  parry_correlator_t *c = opaque;
-  if (msg->err) {
-    atomic_fetch_add(&c->delivery_failures, 1);
-    LOG_ERROR("could not deliver to %s: %s", rd_kafka_topic_name(msg->rkt),
-              rd_kafka_err2str(msg->err));
-  }
-}
-
-/* Produce a copy of value; while the producer's queue is full, waits
- * (serving delivery reports) up to correlator.flush_timeout. */
 static void produce(parry_correlator_t *c, const char *topic, const void *key, size_t key_len,
                     const void *value, size_t len, rd_kafka_headers_t *hdrs) {
-  for (int waited_ms = 0;; waited_ms += 100) {
-    rd_kafka_resp_err_t err =
-        rd_kafka_producev(c->producer, RD_KAFKA_V_TOPIC(topic),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
-                          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return; /* the headers are the producer's now */
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && waited_ms < c->flush_timeout_ms) {
-      rd_kafka_poll(c->producer, 100);
-      continue;
-    }
-    LOG_ERROR("could not produce to %s: %s", topic, rd_kafka_err2str(err));
-    if (hdrs) rd_kafka_headers_destroy(hdrs);
-    c->produce_error = true;
-    return;
-  }
+  parry_txn_produce(&c->txn, topic, RD_KAFKA_PARTITION_UA, key, key_len, value, len, hdrs);
 }
 
 /* The entity of an event: source.ip, else host.name, else user.name. */
@@ -131,17 +106,22 @@ static void on_alert(void *opaque, const Parry__V1__Alert *alert) {
   parry_metric_add(c->alerts[level], 1);
 }
 
+/* A correlation Signal to topics.signals, keyed by correlation rule and
+ * group-by values: the producer's consistent partitioner (required at
+ * start) sends every signal of a key to one partition, which stage 2 relies
+ * on for its changelog. */
+static void on_signal(void *opaque, const Parry__V1__Signal *sig, const char *key) {
+  parry_correlator_t *c = ((alert_ctx_t *)opaque)->c;
+  size_t n = protobuf_c_message_get_packed_size(&sig->base);
+  uint8_t *buf = parry_xmalloc(n ? n : 1);
+  protobuf_c_message_pack(&sig->base, buf);
+  produce(c, c->signals_topic, key, strlen(key), buf, n, NULL);
+  free(buf);
+}
+
 static void dead_letter(parry_correlator_t *c, const rd_kafka_message_t *msg,
                         const char *reason, parry_metric_t *counter) {
-  char origin[512];
-  snprintf(origin, sizeof origin, "%s/%" PRId32 "/%" PRId64, rd_kafka_topic_name(msg->rkt),
-           msg->partition, msg->offset);
-  LOG_WARN("dead letter from %s: %s", origin, reason);
-  rd_kafka_headers_t *h = rd_kafka_headers_new(3);
-  rd_kafka_header_add(h, "parry.reason", -1, reason, -1);
-  rd_kafka_header_add(h, "parry.source", -1, "correlator", -1);
-  rd_kafka_header_add(h, "parry.origin", -1, origin, -1);
-  produce(c, c->dlq_topic, msg->key, msg->key_len, msg->payload, msg->len, h);
+  parry_dlq_send(&c->txn, c->dlq_topic, msg, reason, "");
   parry_metric_add(counter, 1);
 }
 
@@ -151,17 +131,18 @@ static void handle(parry_correlator_t *c, const rd_kafka_message_t *msg) {
     dead_letter(c, msg, "not a protobuf Event", c->dlq_decode);
     return;
   }
-  if (ev->schema_version > PARRY_SCHEMA_VERSION) {
-    char reason[128];
-    snprintf(reason, sizeof reason, "unsupported schema_version %" PRIu32 " (newest known: %d)",
-             ev->schema_version, PARRY_SCHEMA_VERSION);
-    dead_letter(c, msg, reason, c->dlq_schema);
+  char too_new[128];
+  if (parry_dlq_schema_too_new(ev->schema_version, too_new, sizeof too_new)) {
+    dead_letter(c, msg, too_new, c->dlq_schema);
     parry__v1__event__free_unpacked(ev, NULL);
     return;
   }
   parry_metric_add(c->events, 1);
   alert_ctx_t x = {c, ev};
-  parry_detect_event(c->m, c->rs, ev, on_alert, &x);
+  size_t n_signals = 0;
+  parry_detect_event_full(c->m, c->rs, c->set, ev, on_alert, c->set ? on_signal : NULL, &x,
+                          &n_signals);
+  parry_metric_add(c->signals, (int64_t)n_signals);
   parry_sigma_stats_t st;
   parry_sigma_matcher_stats(c->m, &st);
   if (st.below_min_level > c->below_seen) {
@@ -169,14 +150,6 @@ static void handle(parry_correlator_t *c, const rd_kafka_message_t *msg) {
     c->below_seen = st.below_min_level;
   }
   parry__v1__event__free_unpacked(ev, NULL);
-}
-
-static void note_offset(parry_correlator_t *c, const rd_kafka_message_t *msg) {
-  const char *topic = rd_kafka_topic_name(msg->rkt);
-  rd_kafka_topic_partition_t *p =
-      rd_kafka_topic_partition_list_find(c->offsets, topic, msg->partition);
-  if (!p) p = rd_kafka_topic_partition_list_add(c->offsets, topic, msg->partition);
-  if (msg->offset + 1 > p->offset) p->offset = msg->offset + 1;
 }
 
 static void update_assigned(parry_correlator_t *c) {
@@ -187,54 +160,92 @@ static void update_assigned(parry_correlator_t *c) {
   }
 }
 
-/* Flush what the batch produced and commit its offsets. false: stop. */
+/* Commit the open transaction: its alerts, signals and dead letters with the
+ * offsets of its events. Aborted: re-read from the committed offsets (the
+ * same events give the same output). false: stop. */
 static bool finish_batch(parry_correlator_t *c) {
-  rd_kafka_resp_err_t err = rd_kafka_flush(c->producer, c->flush_timeout_ms);
-  if (err) {
-    set_failed(c, "alerts not acknowledged within correlator.flush_timeout (%d ms): %s; "
-                  "offsets not committed",
-               c->flush_timeout_ms, rd_kafka_err2str(err));
+  char why[512];
+  switch (parry_txn_commit(&c->txn, why, sizeof why)) {
+  case PARRY_TXN_OK:
+    return true;
+  case PARRY_TXN_ABORTED:
+    parry_metric_add(c->aborted, 1);
+    LOG_WARN("stage 1: transaction aborted (%s); re-reading from the committed offsets", why);
+    if (parry_txn_rewind(c->consumer, c->flush_timeout_ms, why, sizeof why)) {
+      set_failed(c, "after an aborted transaction: %s", why);
+      return false;
+    }
+    return true;
+  case PARRY_TXN_FATAL:
+  default:
+    set_failed(c, "stage 1 transaction: %s", why);
     return false;
   }
-  if (atomic_load(&c->delivery_failures) || c->produce_error) {
-    set_failed(c, "messages could not be delivered; offsets not committed");
-    return false;
+}
+
+/* Revocation: what was done while the partitions were ours commits now
+ * (under the old generation); a lost assignment aborts, and the next owner
+ * re-reads. */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+  parry_correlator_t *c = opaque;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, parts);
+    if (aerr) set_failed(c, "could not assign partitions: %s", rd_kafka_err2str(aerr));
+    atomic_store(&c->assigned, parts && parts->cnt > 0);
+    return;
   }
-  if (c->offsets->cnt) {
-    err = rd_kafka_commit(c->consumer, c->offsets, 0);
-    if (err)
-      /* e.g. the partitions were revoked: another member re-reads them and
-       * produces the same alert ids, which downstream deduplicates. */
-      LOG_WARN("could not commit offsets: %s", rd_kafka_err2str(err));
+  if (c->txn.open) {
+    char why[512];
+    parry_txn_result_t r = parry_txn_commit(&c->txn, why, sizeof why);
+    if (r == PARRY_TXN_ABORTED) {
+      parry_metric_add(c->aborted, 1);
+      LOG_WARN("stage 1: transaction aborted at revocation (%s); the next owner re-reads", why);
+    } else if (r == PARRY_TXN_FATAL) {
+      set_failed(c, "stage 1 transaction at revocation: %s", why);
+    }
   }
-  rd_kafka_topic_partition_list_destroy(c->offsets);
-  c->offsets = rd_kafka_topic_partition_list_new(8);
-  return true;
+  rd_kafka_assign(rk, NULL);
+  atomic_store(&c->assigned, false);
 }
 
 static void *worker(void *arg) {
   parry_correlator_t *c = arg;
   parry_log_action("correlating");
-  while (!atomic_load(&c->stop)) {
-    int n = 0;
-    while (n < c->batch_size && !atomic_load(&c->stop)) {
-      rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->consumer, n ? 0 : POLL_MS);
-      if (!msg) break;
-      if (msg->err) {
-        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-          LOG_WARN("consumer: %s", rd_kafka_message_errstr(msg));
+  while (!atomic_load(&c->stop) && !atomic_load(&c->failed)) {
+    int timeout = POLL_MS;
+    if (c->txn.open) {
+      int64_t left = c->txn.opened_ms + c->commit_interval_ms - parry_txn_now_ms();
+      timeout = left > 0 ? (int)(left < POLL_MS ? left : POLL_MS) : 0;
+    }
+    rd_kafka_message_t *msg = rd_kafka_consumer_poll(c->consumer, timeout);
+    if (msg && (atomic_load(&c->stop) || atomic_load(&c->failed))) {
+      rd_kafka_message_destroy(msg);
+      break;
+    }
+    if (msg && msg->err) {
+      if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        LOG_WARN("consumer: %s", rd_kafka_message_errstr(msg));
+      rd_kafka_message_destroy(msg);
+      msg = NULL;
+    }
+    if (msg) {
+      char why[512];
+      if (!parry_txn_begin(&c->txn, why, sizeof why)) {
         rd_kafka_message_destroy(msg);
-        if (n == 0) break;
-        continue;
+        set_failed(c, "stage 1: %s", why);
+        break;
       }
       handle(c, msg);
-      note_offset(c, msg);
+      parry_txn_note(&c->txn, msg);
       rd_kafka_message_destroy(msg);
-      n++;
     }
     update_assigned(c);
-    rd_kafka_poll(c->producer, 0);
-    if (n && !finish_batch(c)) break;
+    /* Commit when the batch is full or its time is up (the poll above waits
+     * no longer than that): commit_interval bounds an alert's latency. */
+    if (c->txn.open && (c->txn.consumed >= (size_t)c->batch_size ||
+                        parry_txn_now_ms() - c->txn.opened_ms >= c->commit_interval_ms))
+      if (!finish_batch(c)) break;
     char why[256];
     if (parry_kafka_fatal(c->producer, why, sizeof why) ||
         parry_kafka_fatal(c->consumer, why, sizeof why)) {
@@ -247,7 +258,7 @@ static void *worker(void *arg) {
 
 static void log_report(const parry_sigma_report_t *rep, const parry_sigma_ruleset_t *rs) {
   LOG_INFO("rules: %zu files, %zu documents, %zu rules and %zu filters loaded, %zu rejected, "
-           "%zu correlation rules kept (not evaluated until correlator part 2)",
+           "%zu correlation rules",
            rep->files, rep->documents, rep->rules_loaded, rep->filters_loaded, rep->rejected,
            rs ? parry_sigma_correlation_count(rs) : 0);
   for (size_t i = 0; i < rep->n_rejections; i++) {
@@ -263,11 +274,14 @@ static void log_report(const parry_sigma_report_t *rep, const parry_sigma_rulese
   }
 }
 
-static parry_err_t load_rules(parry_correlator_t *c, char *errstr, size_t errstr_size) {
-  const char *rules = parry_config_str(c->cfg, "correlator.rules");
+parry_sigma_ruleset_t *parry_correlator_load_rules(const parry_config_t *cfg,
+                                                   parry_metrics_t *metrics, char *errstr,
+                                                   size_t errstr_size) {
+  const char *rules = parry_config_str(cfg, "correlator.rules");
   char *copy = parry_xstrdup(rules);
   const char **paths = NULL;
   size_t n = 0;
+  parry_sigma_ruleset_t *rs = NULL;
   for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
        tok = strtok_r(NULL, ",", &save)) {
     while (*tok == ' ' || *tok == '\t') tok++;
@@ -277,58 +291,86 @@ static parry_err_t load_rules(parry_correlator_t *c, char *errstr, size_t errstr
     paths = parry_xreallocarray(paths, n + 1, sizeof *paths);
     paths[n++] = tok;
   }
-  parry_err_t rc = PARRY_OK;
   if (!n) {
-    rc = parry_fail(errstr, errstr_size, PARRY_ERR_INVALID,
-                    "correlator.rules: no rule path given (comma-separated files or folders)");
+    parry_fail(errstr, errstr_size, PARRY_ERR_INVALID,
+               "correlator.rules: no rule path given (comma-separated files or folders)");
     goto out;
   }
   parry_sigma_options_t opt = {0};
-  const char *lvl = parry_config_str(c->cfg, "correlator.min_level");
+  const char *lvl = parry_config_str(cfg, "correlator.min_level");
   if (strcmp(lvl, "none") != 0 && !parry_sigma_level_parse(lvl, &opt.min_level)) {
-    rc = parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "correlator.min_level: \"%s\"", lvl);
+    parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "correlator.min_level: \"%s\"", lvl);
     goto out;
   }
-  const char *ph = parry_config_str(c->cfg, "correlator.placeholders");
-  const char *fm = parry_config_str(c->cfg, "correlator.field_map");
+  const char *ph = parry_config_str(cfg, "correlator.placeholders");
+  const char *fm = parry_config_str(cfg, "correlator.field_map");
   if (*ph) opt.placeholders_path = ph;
   if (*fm) opt.field_map_path = fm;
   parry_sigma_report_t rep = {0};
   char err[512];
-  c->rs = parry_sigma_load(paths, n, &opt, &rep, err, sizeof err);
-  if (!c->rs) {
-    rc = parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "correlator.rules: %s", err);
+  rs = parry_sigma_load(paths, n, &opt, &rep, err, sizeof err);
+  if (!rs) {
+    parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "correlator.rules: %s", err);
     parry_sigma_report_free(&rep);
     goto out;
   }
-  log_report(&rep, c->rs);
-  parry_metric_set(parry_metrics_gauge(c->metrics, "parry_correlator_rules_loaded",
-                                       "Sigma detection rules loaded", NULL),
-                   (int64_t)parry_sigma_rule_count(c->rs));
-  parry_metric_set(parry_metrics_gauge(c->metrics, "parry_correlator_rules_rejected",
-                                       "Sigma rule documents rejected at load", NULL),
-                   (int64_t)rep.rejected);
-  size_t loaded = parry_sigma_rule_count(c->rs);
+  if (metrics) {
+    log_report(&rep, rs);
+    parry_metric_set(parry_metrics_gauge(metrics, "parry_correlator_rules_loaded",
+                                         "Sigma detection rules loaded", NULL),
+                     (int64_t)parry_sigma_rule_count(rs));
+    parry_metric_set(parry_metrics_gauge(metrics, "parry_correlator_rules_rejected",
+                                         "Sigma rule documents rejected at load", NULL),
+                     (int64_t)rep.rejected);
+  }
+  size_t loaded = parry_sigma_rule_count(rs);
   parry_sigma_report_free(&rep);
   if (!loaded) {
-    rc = parry_fail(errstr, errstr_size, PARRY_ERR_INVALID,
-                    "correlator.rules: no detection rule loaded from \"%s\"", rules);
-    goto out;
+    parry_fail(errstr, errstr_size, PARRY_ERR_INVALID,
+               "correlator.rules: no detection rule loaded from \"%s\"", rules);
+    parry_sigma_ruleset_destroy(rs);
+    rs = NULL;
   }
-  c->m = parry_sigma_matcher_new(c->rs);
 out:
   free(paths);
   free(copy);
-  return rc;
+  return rs;
+}
+
+/* The correlation rules, when there are any: their detection rules then
+ * give signals, and alert only if a rule says `generate: true`. */
+static parry_err_t compile_correlations(parry_correlator_t *c, char *errstr,
+                                        size_t errstr_size) {
+  if (!parry_sigma_correlation_count(c->rs)) return PARRY_OK;
+  parry_sigma_report_t rep = {0};
+  char err[512];
+  c->set = parry_corr_compile(c->rs, &rep, err, sizeof err);
+  for (size_t i = 0; i < rep.n_rejections && i < MAX_LOGGED_REJECTIONS; i++) {
+    const parry_sigma_rejection_t *x = &rep.rejections[i];
+    LOG_WARN("correlation rule rejected: %s:%u:%u %s: %s", x->file ? x->file : "?", x->line,
+             x->column, x->rule_id ? x->rule_id : "(no id)", x->message ? x->message : "");
+  }
+  parry_sigma_report_free(&rep);
+  if (!c->set)
+    return parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "correlation rules: %s", err);
+  LOG_INFO("stage 1: %zu correlation rules; their signals go to %s",
+           parry_corr_set_count(c->set), c->signals_topic);
+  if (!parry_corr_set_count(c->set)) {
+    parry_corr_set_destroy(c->set);
+    c->set = NULL;
+  }
+  return PARRY_OK;
 }
 
 static void destroy(parry_correlator_t *c) {
   if (c->consumer) parry_kafka_destroy(c->consumer);
   if (c->producer) parry_kafka_destroy(c->producer);
+  parry_txn_free(&c->txn);
   if (c->m) parry_sigma_matcher_destroy(c->m);
+  if (c->set) parry_corr_set_destroy(c->set);
   if (c->rs) parry_sigma_ruleset_destroy(c->rs);
-  if (c->offsets) rd_kafka_topic_partition_list_destroy(c->offsets);
   free(c->events_topic);
+  free(c->signals_topic);
   free(c->alerts_topic);
   free(c->dlq_topic);
   pthread_mutex_destroy(&c->lock);
@@ -344,9 +386,15 @@ parry_err_t parry_correlator_start(const parry_config_t *cfg, parry_metrics_t *m
   c->events_topic = parry_xstrdup(parry_config_str(cfg, "topics.events"));
   c->alerts_topic = parry_xstrdup(parry_config_str(cfg, "topics.alerts"));
   c->dlq_topic = parry_xstrdup(parry_config_str(cfg, "topics.dlq"));
+  c->signals_topic = parry_xstrdup(parry_config_str(cfg, "topics.signals"));
   c->batch_size = (int)parry_config_int(cfg, "correlator.batch_size");
+  c->commit_interval_ms = (int)parry_config_int(cfg, "correlator.commit_interval");
   c->flush_timeout_ms = (int)parry_config_int(cfg, "correlator.flush_timeout");
-  c->offsets = rd_kafka_topic_partition_list_new(8);
+  c->signals = parry_metrics_counter(metrics, "parry_correlator_signals_produced_total",
+                                     "Correlation signals produced to topics.signals", NULL);
+  c->aborted = parry_metrics_counter(metrics, "parry_correlator_transactions_aborted_total",
+                                     "Transactions aborted (their input is re-read)", "stage",
+                                     "detect", NULL);
   c->events = parry_metrics_counter(metrics, "parry_correlator_events_total",
                                     "Events decoded and evaluated", NULL);
   c->below = parry_metrics_counter(metrics, "parry_correlator_below_min_level_total",
@@ -363,33 +411,44 @@ parry_err_t parry_correlator_start(const parry_config_t *cfg, parry_metrics_t *m
                                          "Alerts produced to topics.alerts, by rule level",
                                          "level", *name ? name : "none", NULL);
   }
-  parry_err_t rc = load_rules(c, errstr, errstr_size);
+  parry_err_t rc = PARRY_OK;
+  char err[1024];
+  c->rs = parry_correlator_load_rules(cfg, metrics, err, sizeof err);
+  if (!c->rs) {
+    rc = parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "%s", err);
+    goto fail;
+  }
+  c->m = parry_sigma_matcher_new(c->rs);
+  rc = compile_correlations(c, errstr, errstr_size);
   if (rc) goto fail;
 
-  char err[512];
-  const parry_kafka_producer_opts_t popts = {
-      .client_id = "parry-correlator", .dr_cb = on_delivery, .dr_opaque = c};
-  c->producer = parry_kafka_producer_new(cfg, metrics, &popts, err, sizeof err);
+  /* Transactional: alerts, signals and dead letters of a batch commit with
+   * its offsets. The consistent partitioner puts every signal of one key on
+   * one partition of topics.signals (stage 2 computes the same). */
+  const char *group = parry_config_str(cfg, "correlator.group");
+  char txn_id[512];
+  static const char *const partitioner[] = {"partitioner", "consistent_random", NULL};
+  c->producer = parry_txn_producer_new(cfg, metrics, group, "detect", "parry-correlator",
+                                       partitioner, txn_id, sizeof txn_id, err, sizeof err);
   if (!c->producer) {
     rc = parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "%s", err);
     goto fail;
   }
-  const parry_kafka_consumer_opts_t copts = {.client_id = "parry-correlator"};
-  c->consumer = parry_kafka_consumer_new(cfg, metrics, parry_config_str(cfg, "correlator.group"),
-                                         &copts, err, sizeof err);
+  /* Eager assignment: the rebalance callback assigns and revokes whole sets. */
+  c->consumer = parry_txn_consumer_new(cfg, metrics, group, "parry-correlator", on_rebalance, c,
+                                       err, sizeof err);
   if (!c->consumer) {
     rc = parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "%s", err);
     goto fail;
   }
-  rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(sub, c->events_topic, RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t kerr = rd_kafka_subscribe(c->consumer, sub);
-  rd_kafka_topic_partition_list_destroy(sub);
-  if (kerr) {
-    rc = parry_fail(errstr, errstr_size, PARRY_ERR_EXTERNAL, "topics.events: subscribe to \"%s\": %s",
-                    c->events_topic, rd_kafka_err2str(kerr));
+  parry_txn_init(&c->txn, c->producer, c->consumer, c->flush_timeout_ms);
+  if (parry_txn_start(&c->txn, err, sizeof err)) {
+    rc = parry_fail(errstr, errstr_size, PARRY_ERR_EXTERNAL, "transactional id %s: %s", txn_id,
+                    err);
     goto fail;
   }
+  rc = parry_txn_subscribe(c->consumer, "topics.events", c->events_topic, errstr, errstr_size);
+  if (rc) goto fail;
   if (pthread_create(&c->thread, NULL, worker, c)) {
     rc = parry_fail(errstr, errstr_size, PARRY_ERR_EXTERNAL, "could not start the worker thread");
     goto fail;
@@ -399,6 +458,10 @@ parry_err_t parry_correlator_start(const parry_config_t *cfg, parry_metrics_t *m
   return PARRY_OK;
 fail:
   if (c->consumer) rd_kafka_consumer_close(c->consumer);
+  if (c->txn.open) {
+    char why[256];
+    parry_txn_abort(&c->txn, why, sizeof why);
+  }
   destroy(c);
   return rc;
 }
@@ -430,15 +493,20 @@ int parry_correlator_stop(parry_correlator_t *c) {
   if (!c) return 0;
   atomic_store(&c->stop, true);
   if (c->thread_started) pthread_join(c->thread, NULL);
-  int rc = atomic_load(&c->failed) ? 1 : 0;
-  /* The worker finished its last batch; anything still queued (after a
-   * failure) gets one more bounded chance, but its offsets stay uncommitted. */
-  if (rd_kafka_flush(c->producer, c->flush_timeout_ms)) {
-    LOG_ERROR("stop: %d messages not acknowledged", rd_kafka_outq_len(c->producer));
-    rc = 1;
+  /* The worker may have left a batch open: commit it (the worker is gone,
+   * this thread owns the clients now). */
+  if (!atomic_load(&c->failed) && c->txn.open) {
+    char why[512];
+    if (parry_txn_commit(&c->txn, why, sizeof why) != PARRY_TXN_OK)
+      LOG_WARN("stage 1: last transaction not committed (%s); its events will be re-read", why);
   }
+  int rc = atomic_load(&c->failed) ? 1 : 0;
   rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->consumer);
   if (err) LOG_WARN("closing the consumer: %s", rd_kafka_err2str(err));
+  if (c->txn.open) {
+    char why[256];
+    parry_txn_abort(&c->txn, why, sizeof why);
+  }
   destroy(c);
   return rc;
 }

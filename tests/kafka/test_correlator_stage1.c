@@ -85,16 +85,6 @@ typedef struct {
   parry_correlator_t *cor;
 } fixture_t;
 
-static void set(parry_config_t *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set(parry_config_t *cfg, const char *fmt, ...) {
-  char kv[1024], err[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(kv, sizeof kv, fmt, ap);
-  va_end(ap);
-  if (parry_config_set(cfg, kv, "test", err, sizeof err)) fail_msg("%s: %s", kv, err);
-}
-
 static Parry__V1__Event *event(const char *json) {
   Parry__V1__Event *ev = NULL;
   char err[512];
@@ -194,7 +184,8 @@ static void collect(fixture_t *f, size_t want_a, size_t want_d, got_t *got) {
       got->n_a++;
     } else {
       assert_true(got->n_d < 32);
-      got->d[got->n_d] = (got_dlq_t){parry_test_dup_bytes(m->payload, m->len), parry_test_kafka_header(m, "parry.reason"),
+      got->d[got->n_d] = (got_dlq_t){parry_test_dup_bytes(m->payload, m->len),
+                                     parry_test_kafka_header(m, "parry.reason"),
                                      parry_test_kafka_header(m, "parry.source")};
       got->n_d++;
     }
@@ -256,12 +247,12 @@ static void test_stage1(void **state) {
   parry_test_kafka_create_topic(g_admin, f.alerts, 3);
   parry_test_kafka_create_topic(g_admin, f.dlq, 1);
   f.cfg = parry_test_kafka_config(g_bootstrap, NULL);
-  set(f.cfg, "topics.events=%s", f.events);
-  set(f.cfg, "topics.alerts=%s", f.alerts);
-  set(f.cfg, "topics.dlq=%s", f.dlq);
-  set(f.cfg, "correlator.group=%s", f.group);
-  set(f.cfg, "correlator.rules=%s", g_rule_path);
-  set(f.cfg, "correlator.min_level=medium");
+  parry_test_config_set(f.cfg, "topics.events=%s", f.events);
+  parry_test_config_set(f.cfg, "topics.alerts=%s", f.alerts);
+  parry_test_config_set(f.cfg, "topics.dlq=%s", f.dlq);
+  parry_test_config_set(f.cfg, "correlator.group=%s", f.group);
+  parry_test_config_set(f.cfg, "correlator.rules=%s", g_rule_path);
+  parry_test_config_set(f.cfg, "correlator.min_level=medium");
 
   /* The expectations, from detect.c with the same rules and options. */
   parry_sigma_options_t opt = {.min_level = PARRY_SIGMA_LEVEL_MEDIUM};
@@ -367,7 +358,7 @@ static void test_refuses_without_rules(void **state) {
         "  condition: sel\n",
         fp);
   fclose(fp);
-  set(cfg, "correlator.rules=%s", path);
+  parry_test_config_set(cfg, "correlator.rules=%s", path);
   assert_int_not_equal(parry_correlator_start(cfg, metrics, &c, err, sizeof err), PARRY_OK);
   assert_non_null(strstr(err, "no detection rule loaded"));
   unlink(path);
@@ -380,19 +371,9 @@ static int group_setup(void **state) {
   g_bootstrap = parry_test_kafka_bootstrap();
   if (!g_bootstrap) return 0;
   parry_log_init("test", PARRY_LOG_ERROR);
-  snprintf(g_dir, sizeof g_dir, "/tmp/parry-cor-XXXXXX");
-  if (!mkdtemp(g_dir)) fail_msg("mkdtemp");
-  snprintf(g_rule_path, sizeof g_rule_path, "%s/sshd.yml", g_dir);
-  FILE *fp = fopen(g_rule_path, "w");
-  assert_non_null(fp);
-  fputs(rules_yaml, fp);
-  fclose(fp);
-  parry_config_t *cfg = parry_test_kafka_config(g_bootstrap, NULL);
-  char err[512];
-  const parry_kafka_producer_opts_t opts = {.client_id = "test-correlator-admin"};
-  g_admin = parry_kafka_producer_new(cfg, NULL, &opts, err, sizeof err);
-  parry_config_destroy(cfg);
-  if (!g_admin) fail_msg("%s", err);
+  if (parry_test_tmpdir_make(g_dir, sizeof g_dir, "/tmp/parry-cor-XXXXXX")) fail_msg("mkdtemp");
+  parry_test_write_file(g_dir, "sshd.yml", rules_yaml, g_rule_path, sizeof g_rule_path);
+  g_admin = parry_test_kafka_admin(g_bootstrap, "test-correlator-admin");
   return 0;
 }
 

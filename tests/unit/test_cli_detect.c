@@ -10,60 +10,20 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_support.h"
 #include "parry/codec.h"
 #include "test_support.h"
-
-typedef struct {
-  int rc;
-  char *out, *err;
-  size_t out_len, err_len;
-} run_t;
-
-static void run_free(run_t *r) {
-  free(r->out);
-  free(r->err);
-  memset(r, 0, sizeof *r);
-}
-
-static run_t run(int argc, char **argv) {
-  run_t r = {0};
-  char *envp[] = {NULL};
-  FILE *out = open_memstream(&r.out, &r.out_len);
-  FILE *err = open_memstream(&r.err, &r.err_len);
-  r.rc = parry_cli_main(argc, argv, envp, out, err);
-  fclose(out);
-  fclose(err);
-  return r;
-}
-
-static size_t count_lines(const char *s) {
-  size_t n = 0;
-  for (; *s; s++) n += *s == '\n';
-  return n;
-}
-
-static void write_file(const char *dir, const char *name, const char *text, char *path,
-                       size_t size) {
-  snprintf(path, size, "%s/%s", dir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static char tmpdir[256];
 
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/parry-test-detect-XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return parry_test_tmpdir_make(tmpdir, sizeof tmpdir, "/tmp/parry-test-detect-XXXXXX");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return parry_test_tmpdir_remove(tmpdir);
 }
 
 static const char rules_text[] =
@@ -117,10 +77,11 @@ static size_t check_alerts(const char *out, Parry__V1__Alert **alerts, size_t ma
 static void test_detect_ndjson(void **state) {
   (void)state;
   char rules[512], events[512];
-  write_file(tmpdir, "ssh.yml", rules_text, rules, sizeof rules);
-  write_file(tmpdir, "events.ndjson", events_text, events, sizeof events);
+  parry_test_write_file(tmpdir, "ssh.yml", rules_text, rules, sizeof rules);
+  parry_test_write_file(tmpdir, "events.ndjson", events_text, events, sizeof events);
 
-  run_t r = run(5, (char *[]){"parry", "detect", "--rules", rules, events, NULL});
+  parry_test_run_t r =
+      parry_test_cli_argc(5, (char *[]){"parry", "detect", "--rules", rules, events, NULL});
   assert_int_equal(r.rc, 0);
   Parry__V1__Alert *a[8] = {0};
   size_t n = check_alerts(r.out, a, 8);
@@ -146,36 +107,38 @@ static void test_detect_ndjson(void **state) {
   assert_string_not_equal(a[0]->id, a[2]->id);
   assert_non_null(strstr(r.err, "events=4 alerts=3 rules=2 rejected=0"));
   char *first = strdup(r.out);
-  run_free(&r);
+  parry_test_run_free(&r);
 
   /* the same input gives the same alerts, ids included */
-  r = run(5, (char *[]){"parry", "detect", "--rules", rules, events, NULL});
+  r = parry_test_cli_argc(5, (char *[]){"parry", "detect", "--rules", rules, events, NULL});
   assert_int_equal(r.rc, 0);
   assert_string_equal(r.out, first);
-  run_free(&r);
+  parry_test_run_free(&r);
 
   /* --min-level medium silences the low rule */
-  r = run(7, (char *[]){"parry", "detect", "--rules", rules, "--min-level", "medium", events, NULL});
+  r = parry_test_cli_argc(
+      7, (char *[]){"parry", "detect", "--rules", rules, "--min-level", "medium", events, NULL});
   assert_int_equal(r.rc, 0);
   Parry__V1__Alert *b[8] = {0};
   assert_int_equal(check_alerts(r.out, b, 8), 2);
   assert_string_equal(b[0]->id, a[0]->id);
   assert_string_equal(b[1]->id, a[2]->id);
   assert_non_null(strstr(r.err, "events=4 alerts=2 rules=2"));
-  run_free(&r);
-  r = run(6, (char *[]){"parry", "detect", "--rules", rules, "--min-level=critical", events, NULL});
+  parry_test_run_free(&r);
+  r = parry_test_cli_argc(
+      6, (char *[]){"parry", "detect", "--rules", rules, "--min-level=critical", events, NULL});
   assert_int_equal(r.rc, 0);
   assert_string_equal(r.out, "");
-  run_free(&r);
+  parry_test_run_free(&r);
 
   /* usage errors */
-  r = run(4, (char *[]){"parry", "detect", "--min-level=loud", events, NULL});
+  r = parry_test_cli_argc(4, (char *[]){"parry", "detect", "--min-level=loud", events, NULL});
   assert_int_equal(r.rc, 2);
-  run_free(&r);
-  r = run(3, (char *[]){"parry", "detect", events, NULL});
+  parry_test_run_free(&r);
+  r = parry_test_cli_argc(3, (char *[]){"parry", "detect", events, NULL});
   assert_int_equal(r.rc, 2);
   assert_non_null(strstr(r.err, "--rules"));
-  run_free(&r);
+  parry_test_run_free(&r);
 
   for (size_t i = 0; i < 8; i++) {
     if (a[i]) parry__v1__alert__free_unpacked(a[i], NULL);
@@ -188,45 +151,48 @@ static void test_detect_ndjson(void **state) {
 static void test_detect_raw_log_and_correlation_note(void **state) {
   (void)state;
   char rules[512], log[512];
-  write_file(tmpdir, "raw.yml",
-             "title: SSH password failure (raw)\n"
-             "id: 6a1f0c1e-0000-4000-8000-000000000003\n"
-             "level: medium\n"
-             "logsource: {product: linux, service: sshd}\n"
-             "detection:\n"
-             "  sel: {message|contains: 'Failed password'}\n"
-             "  condition: sel\n"
-             "---\n"
-             "title: Many failures\n"
-             "id: 6a1f0c1e-0000-4000-8000-000000000004\n"
-             "correlation:\n"
-             "  type: event_count\n"
-             "  rules: [6a1f0c1e-0000-4000-8000-000000000003]\n"
-             "  group-by: [source.ip]\n"
-             "  timespan: 5m\n"
-             "  condition: {gte: 5}\n",
-             rules, sizeof rules);
-  write_file(tmpdir, "auth.log",
-             "Dec  4 10:00:00 host sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2\n"
-             "Dec  4 10:00:01 host sshd[1]: Accepted password for bob from 1.2.3.5 port 22 ssh2\n",
-             log, sizeof log);
-  run_t r = run(5, (char *[]){"parry", "detect", "--rules", rules, log, NULL});
+  parry_test_write_file(tmpdir, "raw.yml",
+                        "title: SSH password failure (raw)\n"
+                        "id: 6a1f0c1e-0000-4000-8000-000000000003\n"
+                        "level: medium\n"
+                        "logsource: {product: linux, service: sshd}\n"
+                        "detection:\n"
+                        "  sel: {message|contains: 'Failed password'}\n"
+                        "  condition: sel\n"
+                        "---\n"
+                        "title: Many failures\n"
+                        "id: 6a1f0c1e-0000-4000-8000-000000000004\n"
+                        "correlation:\n"
+                        "  type: event_count\n"
+                        "  rules: [6a1f0c1e-0000-4000-8000-000000000003]\n"
+                        "  group-by: [source.ip]\n"
+                        "  timespan: 5m\n"
+                        "  condition: {gte: 5}\n"
+                        "generate: true\n", /* the detection rule keeps its own alerts */
+                        rules, sizeof rules);
+  parry_test_write_file(
+      tmpdir, "auth.log",
+      "Dec  4 10:00:00 host sshd[1]: Failed password for root from 1.2.3.4 port 22 ssh2\n"
+      "Dec  4 10:00:01 host sshd[1]: Accepted password for bob from 1.2.3.5 port 22 ssh2\n",
+      log, sizeof log);
+  parry_test_run_t r =
+      parry_test_cli_argc(5, (char *[]){"parry", "detect", "--rules", rules, log, NULL});
   assert_int_equal(r.rc, 0);
-  assert_int_equal(count_lines(r.out), 1);
-  assert_non_null(strstr(r.err, "1 correlation rules loaded but not evaluated yet"));
+  assert_int_equal(parry_test_count_lines(r.out), 1);
+  assert_non_null(strstr(r.err, "correlations=1 signals=1 correlation_alerts=0"));
   assert_non_null(strstr(r.err, "events=2 alerts=1 rules=1 rejected=0"));
   char *raw = strdup(r.out);
-  run_free(&r);
+  parry_test_run_free(&r);
 
-  r = run(3, (char *[]){"parry", "normalize", log, NULL});
+  r = parry_test_cli_argc(3, (char *[]){"parry", "normalize", log, NULL});
   assert_int_equal(r.rc, 0);
   char events[512];
-  write_file(tmpdir, "auth.ndjson", r.out, events, sizeof events);
-  run_free(&r);
-  r = run(5, (char *[]){"parry", "detect", "--rules", rules, events, NULL});
+  parry_test_write_file(tmpdir, "auth.ndjson", r.out, events, sizeof events);
+  parry_test_run_free(&r);
+  r = parry_test_cli_argc(5, (char *[]){"parry", "detect", "--rules", rules, events, NULL});
   assert_int_equal(r.rc, 0);
   assert_string_equal(r.out, raw);
-  run_free(&r);
+  parry_test_run_free(&r);
   free(raw);
 }
 
@@ -235,39 +201,39 @@ static void test_rules_check(void **state) {
   char dir[512], path[600];
   snprintf(dir, sizeof dir, "%s/check", tmpdir);
   assert_int_equal(mkdir(dir, 0700), 0);
-  write_file(dir, "good.yml", rules_text, path, sizeof path);
-  run_t r = run(4, (char *[]){"parry", "rules", "check", dir, NULL});
+  parry_test_write_file(dir, "good.yml", rules_text, path, sizeof path);
+  parry_test_run_t r = parry_test_cli_argc(4, (char *[]){"parry", "rules", "check", dir, NULL});
   assert_int_equal(r.rc, 0);
   assert_non_null(strstr(r.out, "rules=2"));
-  run_free(&r);
+  parry_test_run_free(&r);
 
-  write_file(dir, "broken.yml",
-             "title: Broken\n"
-             "logsource: {product: linux}\n"
-             "detection:\n"
-             "  sel:\n"
-             "    message|frobnicate: x\n"
-             "  condition: sel\n",
-             path, sizeof path);
-  r = run(4, (char *[]){"parry", "rules", "check", dir, NULL});
+  parry_test_write_file(dir, "broken.yml",
+                        "title: Broken\n"
+                        "logsource: {product: linux}\n"
+                        "detection:\n"
+                        "  sel:\n"
+                        "    message|frobnicate: x\n"
+                        "  condition: sel\n",
+                        path, sizeof path);
+  r = parry_test_cli_argc(4, (char *[]){"parry", "rules", "check", dir, NULL});
   assert_int_equal(r.rc, 1);
   char where[700];
   snprintf(where, sizeof where, "%s:5:", path);
   if (!strstr(r.out, where)) fail_msg("expected %s in:\n%s", where, r.out);
   assert_non_null(strstr(r.out, "frobnicate"));
   assert_non_null(strstr(r.out, "rejected=1"));
-  run_free(&r);
+  parry_test_run_free(&r);
 
-  r = run(3, (char *[]){"parry", "rules", "check", NULL});
+  r = parry_test_cli_argc(3, (char *[]){"parry", "rules", "check", NULL});
   assert_int_equal(r.rc, 2);
-  run_free(&r);
-  r = run(3, (char *[]){"parry", "rules", "lint", NULL});
+  parry_test_run_free(&r);
+  r = parry_test_cli_argc(3, (char *[]){"parry", "rules", "lint", NULL});
   assert_int_equal(r.rc, 2);
-  run_free(&r);
+  parry_test_run_free(&r);
   snprintf(path, sizeof path, "%s/missing", tmpdir);
-  r = run(4, (char *[]){"parry", "rules", "check", path, NULL});
+  r = parry_test_cli_argc(4, (char *[]){"parry", "rules", "check", path, NULL});
   assert_int_equal(r.rc, 1);
-  run_free(&r);
+  parry_test_run_free(&r);
 }
 
 /* SigmaHQ's regression cases: each event file through `parry detect` with
@@ -305,8 +271,9 @@ static void test_sigmahq_regression(void **state) {
     size_t want = col[5] && *col[5] ? strtoul(col[5], NULL, 10) : 0;
     if (!strcmp(col[0], "c7dcacd0-cc59-4004-b0a4-1d6cdebe6f3e")) want = 2;
     if (!strcmp(col[0], "0b9ad457-2554-44c1-82c2-d56a99c42377")) want = 3;
-    run_t r = run(5, (char *[]){"parry", "detect", "--rules", rule, events, NULL});
-    size_t hits = count_lines(r.out);
+    parry_test_run_t r =
+        parry_test_cli_argc(5, (char *[]){"parry", "detect", "--rules", rule, events, NULL});
+    size_t hits = parry_test_count_lines(r.out);
     cases++;
     alerts += hits;
     if (r.rc == 0 && (want ? hits == want : hits >= 1) && strstr(r.err, "rules=1 rejected=0"))
@@ -314,7 +281,7 @@ static void test_sigmahq_regression(void **state) {
     else
       printf("case %s (%s): rc=%d, %zu alerts, expected %zu; %s", col[0], col[1], r.rc, hits,
              want, r.err);
-    run_free(&r);
+    parry_test_run_free(&r);
   }
   free(line);
   fclose(f);
