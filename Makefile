@@ -2,7 +2,7 @@
 #
 #   make test    install dependencies, build (plain and ASan+UBSan), start a
 #                real Kafka broker and PostgreSQL, run every test, stop them
-#   make demo    the whole pipeline on one machine (arrives with the executor)
+#   make demo    the whole pipeline on one machine (`parry dev`, docs/demo.md)
 #   make bench   benchmarks: figures and ratios against peers, printed
 #
 # Smaller steps: make deps | build | build-asan | docs | clean
@@ -38,8 +38,10 @@ bench: build kafka-jars
 	scripts/install-deps.sh bench
 	BUILD_DIR=$(abspath $(BUILD_DIR)) bench/run.sh
 
+# parry dev: mock Kafka inside the process, a temporary PostgreSQL, the three
+# services and generated attacks (docs/demo.md); no Kafka jars needed.
 demo: build
-	BUILD_DIR=$(BUILD_DIR) scripts/demo.sh
+	BUILD_DIR=$(abspath $(BUILD_DIR)) scripts/demo.sh
 
 # docs/configuration.md is generated from lib/settings.def (a test checks it).
 docs: build
