@@ -9,7 +9,7 @@
  * Every test works in a schema of its own, made by the fixture and dropped
  * with everything in it afterwards, so runs sharing a database do not meet.
  */
-#include "test_support.h"
+#include "pg_support.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -32,30 +32,8 @@ typedef struct {
 /* ------------------------------------------------------------------------ */
 /* Helpers */
 
-/* Run a statement without data (DDL of the test itself) and expect success. */
-static void exec_ok(PGconn *conn, const char *sql) {
-  PGresult *res = PQexec(conn, sql);
-  ExecStatusType st = PQresultStatus(res);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-    fail_msg("%s: %s", sql, PQresultErrorMessage(res));
-  PQclear(res);
-}
-
-/* The single value of a query with at most one text parameter; a copy the
- * caller frees, or NULL for SQL NULL. */
-static char *query_value(PGconn *conn, const char *sql, const char *param) {
-  const char *params[1] = {param};
-  PGresult *res = PQexecParams(conn, sql, param ? 1 : 0, NULL, params, NULL, NULL, 0);
-  if (PQresultStatus(res) != PGRES_TUPLES_OK)
-    fail_msg("%s: %s", sql, PQresultErrorMessage(res));
-  assert_int_equal(PQntuples(res), 1);
-  char *value = PQgetisnull(res, 0, 0) ? NULL : strdup(PQgetvalue(res, 0, 0));
-  PQclear(res);
-  return value;
-}
-
 static bool relation_exists(PGconn *conn, const char *name) {
-  char *oid = query_value(conn, "SELECT to_regclass($1)::oid::text", name);
+  char *oid = parry_test_pg_text(conn, "SELECT to_regclass($1)::oid::text", name);
   bool exists = oid != NULL;
   free(oid);
   return exists;
@@ -63,10 +41,10 @@ static bool relation_exists(PGconn *conn, const char *name) {
 
 /* "1:name,2:name" for the rows of parry_schema_migrations. */
 static char *applied_versions(PGconn *conn) {
-  return query_value(conn,
-                     "SELECT coalesce(string_agg(version || ':' || name, ',' "
-                     "ORDER BY version), '') FROM parry_schema_migrations",
-                     NULL);
+  return parry_test_pg_text(conn,
+                            "SELECT coalesce(string_agg(version || ':' || name, ',' "
+                            "ORDER BY version), '') FROM parry_schema_migrations",
+                            NULL);
 }
 
 static PGconn *connect_to_schema(const char *dsn, const char *schema) {
@@ -129,8 +107,7 @@ static void good_migrations_dir(char *out, size_t size) {
 
 static int group_setup(void **state) {
   static fixture_t fixture;
-  fixture.dsn = parry_test_service("PARRY_PG_DSN", "a PostgreSQL server "
-                                   "(scripts/pg.sh start; PARRY_PG_DSN=\"$(scripts/pg.sh dsn)\")");
+  fixture.dsn = parry_test_pg_dsn();
   *state = &fixture;
   return 0;
 }
@@ -142,18 +119,7 @@ static int setup(void **state) {
   if (!f->dsn) return 0;
 
   parry_test_unique_name("parry_test", f->schema, sizeof f->schema);
-  char errstr[512] = "";
-  PGconn *admin = NULL;
-  if (parry_pg_connect(f->dsn, "parry-test", &admin, errstr, sizeof errstr) != PARRY_OK) {
-    print_error("%s\n", errstr);
-    return -1;
-  }
-  char *ident = PQescapeIdentifier(admin, f->schema, strlen(f->schema));
-  char sql[256];
-  snprintf(sql, sizeof sql, "CREATE SCHEMA %s", ident);
-  PQfreemem(ident);
-  exec_ok(admin, sql);
-  PQfinish(admin);
+  parry_test_pg_schema(f->dsn, "CREATE", f->schema);
 
   f->conn = connect_to_schema(f->dsn, f->schema);
   snprintf(f->tmpdir, sizeof f->tmpdir, "/tmp/parry-test-pg-XXXXXX");
@@ -169,11 +135,7 @@ static int teardown(void **state) {
   if (f->conn) {
     /* A test that failed mid-transaction leaves the connection in one. */
     if (PQtransactionStatus(f->conn) != PQTRANS_IDLE) PQclear(PQexec(f->conn, "ROLLBACK"));
-    char *ident = PQescapeIdentifier(f->conn, f->schema, strlen(f->schema));
-    char sql[256];
-    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", ident);
-    PQfreemem(ident);
-    exec_ok(f->conn, sql);
+    parry_test_pg_schema_sql(f->conn, "DROP", f->schema);
     PQfinish(f->conn);
     f->conn = NULL;
   }
@@ -223,11 +185,11 @@ static void test_sqlstate_kinds(void **state) {
 static void test_connect(void **state) {
   fixture_t *f = *state;
   NEED_SERVER(f);
-  char *one = query_value(f->conn, "SELECT $1::int + 1", "41");
+  char *one = parry_test_pg_text(f->conn, "SELECT $1::int + 1", "41");
   assert_string_equal(one, "42");
   free(one);
   assert_string_equal(pg_encoding_to_char(PQclientEncoding(f->conn)), "UTF8");
-  char *path = query_value(f->conn, "SELECT current_schema()", NULL);
+  char *path = parry_test_pg_text(f->conn, "SELECT current_schema()", NULL);
   assert_string_equal(path, f->schema);
   free(path);
 }
@@ -295,9 +257,9 @@ static void test_migrate_applies_in_order(void **state) {
   assert_int_equal(PQtransactionStatus(f->conn), PQTRANS_IDLE);
 
   /* Both applied: the column from 0002 is there. */
-  exec_ok(f->conn, "INSERT INTO widgets (id, label, color) VALUES (1, 'a', 'red')");
-  char *applied_at = query_value(f->conn,
-      "SELECT count(*) FROM parry_schema_migrations WHERE applied_at <= now()", NULL);
+  parry_test_pg_exec(f->conn, "INSERT INTO widgets (id, label, color) VALUES (1, 'a', 'red')");
+  char *applied_at = parry_test_pg_text(
+      f->conn, "SELECT count(*) FROM parry_schema_migrations WHERE applied_at <= now()", NULL);
   assert_string_equal(applied_at, "2");
   free(applied_at);
 }
@@ -312,11 +274,11 @@ static void test_migrate_twice_applies_nothing(void **state) {
       "FROM parry_schema_migrations";
 
   assert_int_equal(parry_pg_migrate(f->conn, dir, errstr, sizeof errstr), PARRY_OK);
-  char *before = query_value(f->conn, snapshot_sql, NULL);
+  char *before = parry_test_pg_text(f->conn, snapshot_sql, NULL);
   /* 0001 has no IF NOT EXISTS: running it again would fail. */
   parry_err_t err = parry_pg_migrate(f->conn, dir, errstr, sizeof errstr);
   if (err != PARRY_OK) fail_msg("second run: %s", errstr);
-  char *after = query_value(f->conn, snapshot_sql, NULL);
+  char *after = parry_test_pg_text(f->conn, snapshot_sql, NULL);
   assert_string_equal(before, after);
   free(before);
   free(after);
@@ -338,7 +300,7 @@ static void test_migrate_numeric_order(void **state) {
   char *versions = applied_versions(f->conn);
   assert_string_equal(versions, "1:first,2:second,10:tenth");
   free(versions);
-  exec_ok(f->conn, "INSERT INTO t (a, c) VALUES (1, 2)");
+  parry_test_pg_exec(f->conn, "INSERT INTO t (a, c) VALUES (1, 2)");
 }
 
 static void test_migrate_broken_names_file(void **state) {
@@ -475,8 +437,8 @@ static void test_migrate_concurrent_replicas(void **state) {
 static void test_hostile_strings_round_trip(void **state) {
   fixture_t *f = *state;
   NEED_SERVER(f);
-  exec_ok(f->conn, "CREATE TABLE x (id int)");
-  exec_ok(f->conn, "CREATE TABLE notes (id int PRIMARY KEY, body text)");
+  parry_test_pg_exec(f->conn, "CREATE TABLE x (id int)");
+  parry_test_pg_exec(f->conn, "CREATE TABLE notes (id int PRIMARY KEY, body text)");
 
   static char long_text[64 * 1024 + 1];
   for (size_t i = 0; i + 1 < sizeof long_text; i++) long_text[i] = "'\\\"$"[i % 4];
@@ -522,8 +484,8 @@ static void test_hostile_strings_round_trip(void **state) {
       assert_int_equal((size_t)PQgetlength(res, 0, 0), strlen(values[i]));
       assert_memory_equal(PQgetvalue(res, 0, 0), values[i], strlen(values[i]));
       /* And as a parameter in a condition. */
-      char *count = query_value(f->conn, "SELECT count(*) FROM notes WHERE body = $1",
-                                values[i]);
+      char *count =
+          parry_test_pg_text(f->conn, "SELECT count(*) FROM notes WHERE body = $1", values[i]);
       assert_string_equal(count, "1");
       free(count);
     }
@@ -535,7 +497,7 @@ static void test_hostile_strings_round_trip(void **state) {
 static void test_error_kinds_from_server(void **state) {
   fixture_t *f = *state;
   NEED_SERVER(f);
-  exec_ok(f->conn, "CREATE TABLE u (id int PRIMARY KEY, v int)");
+  parry_test_pg_exec(f->conn, "CREATE TABLE u (id int PRIMARY KEY, v int)");
   const char *params[1] = {"7"};
   const char *insert = "INSERT INTO u (id, v) VALUES ($1, 0)";
 
@@ -555,19 +517,19 @@ static void test_error_kinds_from_server(void **state) {
   /* A serialization failure: a repeatable-read transaction updates a row that
    * another session changed after its snapshot. */
   PGconn *other = connect_to_schema(f->dsn, f->schema);
-  exec_ok(f->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ");
-  exec_ok(f->conn, "SELECT v FROM u");
-  exec_ok(other, "UPDATE u SET v = 1 WHERE id = 7");
+  parry_test_pg_exec(f->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+  parry_test_pg_exec(f->conn, "SELECT v FROM u");
+  parry_test_pg_exec(other, "UPDATE u SET v = 1 WHERE id = 7");
   res = PQexec(f->conn, "UPDATE u SET v = 2 WHERE id = 7");
   assert_int_equal(parry_pg_result_kind(f->conn, res), PARRY_PG_RETRY);
   PQclear(res);
-  exec_ok(f->conn, "ROLLBACK");
+  parry_test_pg_exec(f->conn, "ROLLBACK");
 
   /* A session ended by the server (pg_terminate_backend waits until it is
    * gone): its next statement fails with a connection kind. */
   char pid[16];
   snprintf(pid, sizeof pid, "%d", PQbackendPID(other));
-  char *terminated = query_value(f->conn, "SELECT pg_terminate_backend($1::int, 5000)", pid);
+  char *terminated = parry_test_pg_text(f->conn, "SELECT pg_terminate_backend($1::int, 5000)", pid);
   assert_string_equal(terminated, "t");
   free(terminated);
   res = PQexec(other, "SELECT 1");

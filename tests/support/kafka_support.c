@@ -2,6 +2,7 @@
 
 #include "parry/mem.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,25 @@ parry_config_t *parry_test_kafka_config(const char *bootstrap, const char *const
       fail_msg("could not set %s: %s", assignment, err);
   }
   return cfg;
+}
+
+void parry_test_config_set(parry_config_t *cfg, const char *fmt, ...) {
+  char kv[1024], err[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(kv, sizeof kv, fmt, ap);
+  va_end(ap);
+  if (parry_config_set(cfg, kv, "test", err, sizeof err)) fail_msg("%s: %s", kv, err);
+}
+
+rd_kafka_t *parry_test_kafka_admin(const char *bootstrap, const char *client_id) {
+  parry_config_t *cfg = parry_test_kafka_config(bootstrap, NULL);
+  char err[512];
+  const parry_kafka_producer_opts_t opts = {.client_id = client_id};
+  rd_kafka_t *rk = parry_kafka_producer_new(cfg, NULL, &opts, err, sizeof err);
+  parry_config_destroy(cfg);
+  if (!rk) fail_msg("%s", err);
+  return rk;
 }
 
 void parry_test_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions) {

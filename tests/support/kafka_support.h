@@ -24,6 +24,15 @@ const char *parry_test_kafka_bootstrap(void);
  * "test". The caller destroys it. */
 parry_config_t *parry_test_kafka_config(const char *bootstrap, const char *const *kafka_props);
 
+/* Applies one "name=value" setting (printf-style) with source "test"; a
+ * refused setting fails the test. */
+void parry_test_config_set(parry_config_t *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A producer on bootstrap named client_id, for a suite's own topic creation
+ * and test input; failing to make it fails the test. */
+rd_kafka_t *parry_test_kafka_admin(const char *bootstrap, const char *client_id);
+
 /* Create a topic through parry_kafka_create_topics and wait until all its
  * partitions have leaders. */
 void parry_test_kafka_create_topic(rd_kafka_t *rk, const char *topic, int partitions);

@@ -47,3 +47,24 @@ void parry_test_unique_name(const char *prefix, char *out, size_t out_size) {
   snprintf(out, out_size, "%s-%ld-%ld-%u", prefix, (long)getpid(), (long)time(NULL),
            counter++);
 }
+
+int parry_test_tmpdir_make(char *dir, size_t size, const char *template_path) {
+  if ((size_t)snprintf(dir, size, "%s", template_path) >= size) return -1;
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+int parry_test_tmpdir_remove(const char *dir) {
+  /* The folder name is ours (mkdtemp), never data, so the shell sees no input. */
+  char cmd[1100];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+void parry_test_write_file(const char *dir, const char *name, const char *text, char *path,
+                           size_t size) {
+  snprintf(path, size, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}

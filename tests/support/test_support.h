@@ -24,4 +24,16 @@ const char *parry_test_source_dir(void);
 /* A name unique to this process and call: "<prefix>-<pid>-<time>-<n>". */
 void parry_test_unique_name(const char *prefix, char *out, size_t out_size);
 
+/* Makes a fresh folder from template (ending in XXXXXX) into dir; 0 or -1,
+ * the shape cmocka setup functions return. */
+int parry_test_tmpdir_make(char *dir, size_t size, const char *template_path);
+
+/* Removes dir and all below it; 0 or -1 (cmocka teardown shape). */
+int parry_test_tmpdir_remove(const char *dir);
+
+/* Writes text to dir/name and leaves that path in path; fails the test when
+ * the file cannot be created. */
+void parry_test_write_file(const char *dir, const char *name, const char *text, char *path,
+                           size_t size);
+
 #endif

@@ -37,9 +37,9 @@ static void test_usage_and_unknown(void **state) {
 
 static void test_pending_command_says_so(void **state) {
   char *none[] = {NULL};
-  run_t *r = run(none, 2, (char *[]){"parry", "runbooks", NULL});
+  run_t *r = run(none, 2, (char *[]){"parry", "approve", NULL});
   assert_int_equal(r->rc, 2);
-  assert_non_null(strstr(r->err, "parry runbooks: not available yet"));
+  assert_non_null(strstr(r->err, "parry approve: not available yet"));
 }
 
 static void test_config_masks_secrets(void **state) {
