@@ -1,6 +1,5 @@
 /* The executor service: parry.alerts -> cases in PostgreSQL -> runbooks.
- * Status: the service frame runs; cases and runbooks arrive with the
- * executor issue. */
+ * The work is in worker/ (worker/worker.h says what it guarantees). */
 #ifndef PARRY_EXECUTOR_H
 #define PARRY_EXECUTOR_H
 
