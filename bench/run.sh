@@ -10,6 +10,13 @@ echo
 "$root/bench/normalize.sh"
 echo
 "$root/bench/detect.sh"
+echo
+"$root/bench/correlate.sh"
+echo
+echo "# correlation windows in process (bench/bench_window.c, docs/correlation.md)"
+"$BUILD_DIR/bin/bench_window"
+echo
+"$root/scripts/with-services.sh" "$root/bench/executor.sh"
 for b in "$root"/bench/*_kafka.sh; do
   [[ -x $b ]] || continue
   echo

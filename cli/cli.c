@@ -15,12 +15,12 @@ static const command_t commands[] = {
     {"normalize", parry_cmd_normalize, "raw logs to NDJSON events", NULL},
     {"detect", parry_cmd_detect, "NDJSON events (or raw logs) to alerts with Sigma rules", NULL},
     {"rules", parry_cmd_rules, "validate Sigma rules (`parry rules check PATH`)", NULL},
-    {"plan", NULL, "NDJSON alerts to the runbook steps that would run", "the executor issue"},
-    {"runbooks", NULL, "validate runbooks (`parry runbooks check PATH`)", "the executor issue"},
-    {"migrate", NULL, "apply the case store's PostgreSQL migrations", "the executor issue"},
-    {"generate", NULL, "seeded sshd and Windows logon traffic with attackers", "the executor issue"},
-    {"dev", NULL, "the whole fleet on one machine", "the executor issue"},
-    {"cases", NULL, "list and show cases", "the executor issue"},
+    {"plan", parry_cmd_plan, "NDJSON alerts to the runbook steps that would run", NULL},
+    {"runbooks", parry_cmd_runbooks, "validate runbooks (`parry runbooks check PATH`)", NULL},
+    {"migrate", parry_cmd_migrate, "apply the case store's PostgreSQL migrations", NULL},
+    {"generate", parry_cmd_generate, "seeded sshd and Windows logon traffic with attackers", NULL},
+    {"dev", parry_cmd_dev, "the whole fleet on one machine (embedded Kafka, temporary PostgreSQL)", NULL},
+    {"cases", parry_cmd_cases, "list and show cases (reads PostgreSQL directly)", NULL},
     {"approve", NULL, "decide a pending approval", "the executor issue"},
 };
 

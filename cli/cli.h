@@ -16,6 +16,12 @@ int parry_cmd_topics(int argc, char **argv, char **envp, FILE *out, FILE *err);
 int parry_cmd_normalize(int argc, char **argv, char **envp, FILE *out, FILE *err);
 int parry_cmd_detect(int argc, char **argv, char **envp, FILE *out, FILE *err);
 int parry_cmd_rules(int argc, char **argv, char **envp, FILE *out, FILE *err);
+int parry_cmd_runbooks(int argc, char **argv, char **envp, FILE *out, FILE *err);
+int parry_cmd_plan(int argc, char **argv, char **envp, FILE *out, FILE *err);
+int parry_cmd_generate(int argc, char **argv, char **envp, FILE *out, FILE *err);
+int parry_cmd_dev(int argc, char **argv, char **envp, FILE *out, FILE *err);
+int parry_cmd_migrate(int argc, char **argv, char **envp, FILE *out, FILE *err);
+int parry_cmd_cases(int argc, char **argv, char **envp, FILE *out, FILE *err);
 
 /* The Sigma engine options `rules check` and `detect` share (--placeholders,
  * --field-map, --unknown-placeholder): 1 when argv[*i] was one (its value
