@@ -784,6 +784,112 @@ static parry_err_t step(fixture_t *f, const char *owner, parry_step_event_kind_t
   return parry_store_step(f->store, owner, &ev, errstr, n);
 }
 
+/* parry_step_events straight, with its answers, on a batch in the
+ * scheduler's shape over several runs (per run: ends, then skips, then
+ * starts): retries, skips, a start given twice, a start of a step already
+ * succeeded, an end of an attempt never started, a run held by another
+ * owner; then the same batch again, which must change nothing. */
+static char *step_events(fixture_t *f, const char *owner, const char *events);
+
+static void test_step_batch_mixed(void **state) {
+  fixture_t *f = *state;
+  NEED_SERVER(f);
+  char errstr[512];
+  int64_t run[5], kase[5];
+  for (int i = 0; i < 5; i++) {
+    char id[32], ip[32];
+    snprintf(id, sizeof id, "set-based-%d", i);
+    snprintf(ip, sizeof ip, "10.7.0.%d", i + 1);
+    parry_store_ingest_result_t r = ingest(f, id, T0, ip, "ssh-block", HOUR);
+    run[i] = r.cases[0].run_id;
+    kase[i] = r.cases[0].case_id;
+  }
+  parry_run_t **runs = NULL;
+  size_t n = 0;
+  /* w1 holds runs 0-3; run 4 is w2's. */
+  if (parry_store_claim_runs(f->store, "w1", 30 * SEC, 4, &runs, &n, errstr, sizeof errstr))
+    fail_msg("%s", errstr);
+  assert_int_equal(n, 4);
+  parry_runs_free(runs, n);
+  if (parry_store_claim_runs(f->store, "w2", 30 * SEC, 4, &runs, &n, errstr, sizeof errstr))
+    fail_msg("%s", errstr);
+  assert_int_equal(n, 1);
+  assert_int_equal(runs[0]->id, run[4]);
+  parry_runs_free(runs, n);
+
+  char ev[4096];
+  snprintf(ev, sizeof ev,
+           "[{\"run\":%lld,\"kind\":\"started\",\"step\":\"a\",\"connector\":\"http\",\"attempt\":1,"
+           "\"inputs\":{\"u\":1}},"
+           "{\"run\":%lld,\"kind\":\"started\",\"step\":\"a\",\"connector\":\"http\",\"attempt\":1},"
+           "{\"run\":%lld,\"kind\":\"started\",\"step\":\"a\",\"connector\":\"http\",\"attempt\":1},"
+           "{\"run\":%lld,\"kind\":\"started\",\"step\":\"a\",\"connector\":\"http\",\"attempt\":1},"
+           "{\"run\":%lld,\"kind\":\"started\",\"step\":\"a\",\"connector\":\"http\",\"attempt\":1}]",
+           (long long)run[0], (long long)run[1], (long long)run[2], (long long)run[2],
+           (long long)run[3]);
+  char *answers = step_events(f, "w1", ev);
+  assert_string_equal(answers, "ok,ok,ok,replay,ok"); /* the same start twice: once */
+  free(answers);
+
+  long long next_us = (long long)(T0 / 1000) + 5000000;
+  snprintf(ev, sizeof ev,
+           "[{\"run\":%lld,\"kind\":\"succeeded\",\"step\":\"a\",\"attempt\":1,"
+           "\"outputs\":{\"country\":\"NL\"}},"
+           "{\"run\":%lld,\"kind\":\"failed\",\"step\":\"a\",\"attempt\":1,\"error\":\"HTTP 500\","
+           "\"retryable\":true,\"next_us\":%lld},"
+           "{\"run\":%lld,\"kind\":\"succeeded\",\"step\":\"a\",\"attempt\":1},"
+           "{\"run\":%lld,\"kind\":\"succeeded\",\"step\":\"q\",\"attempt\":1},"
+           "{\"run\":%lld,\"kind\":\"skipped\",\"step\":\"z\",\"connector\":\"http\",\"error\":\"when false\"},"
+           "{\"run\":%lld,\"kind\":\"started\",\"step\":\"b\",\"connector\":\"http\",\"attempt\":1},"
+           "{\"run\":%lld,\"kind\":\"started\",\"step\":\"a\",\"connector\":\"http\",\"attempt\":2},"
+           "{\"run\":%lld,\"kind\":\"started\",\"step\":\"a\",\"connector\":\"http\",\"attempt\":2},"
+           "{\"run\":%lld,\"kind\":\"started\",\"step\":\"a\",\"connector\":\"http\",\"attempt\":1}]",
+           (long long)run[0], (long long)run[1], next_us, (long long)run[3], (long long)run[2],
+           (long long)run[2], (long long)run[0], (long long)run[1], (long long)run[3],
+           (long long)run[4]);
+  answers = step_events(f, "w1", ev);
+  assert_string_equal(answers, "ok,ok,ok,no_attempt,ok,ok,ok,already_succeeded,lease_lost");
+  free(answers);
+  long long rows = count(f, "case_timeline");
+
+  /* What was written, per case, in order. */
+  static const char *const want[4] = {
+      "case_opened,alert_attached,step_started:a,step_succeeded:a,step_started:b",
+      "case_opened,alert_attached,step_started:a,step_retried:a,step_started:a",
+      "case_opened,alert_attached,step_started:a,step_skipped:z",
+      "case_opened,alert_attached,step_started:a,step_succeeded:a",
+  };
+  for (int i = 0; i < 4; i++) {
+    char *kinds = timeline_kinds(f, kase[i]);
+    assert_string_equal(kinds, want[i]);
+    free(kinds);
+  }
+  char id[24];
+  snprintf(id, sizeof id, "%lld", (long long)run[1]);
+  char *states = parry_test_pg_text(
+      conn_of(f),
+      "SELECT string_agg(attempt || ':' || state || ':' || (next_attempt_at IS NOT NULL) || ':' "
+      "|| coalesce(error, '-'), ',' ORDER BY attempt) FROM step_runs WHERE run_id = $1::bigint",
+      id);
+  assert_string_equal(states, "1:retrying:true:HTTP 500,2:running:false:-");
+  free(states);
+  snprintf(id, sizeof id, "%lld", (long long)run[0]);
+  char *out = parry_test_pg_text(conn_of(f),
+                                 "SELECT outputs->>'country' || ':' || idempotency_key FROM "
+                                 "step_runs WHERE run_id = $1::bigint AND step_id = 'a'",
+                                 id);
+  assert_string_equal(out, "NL:set-based-0:a");
+  free(out);
+
+  /* The same batch again changes nothing and says so. */
+  answers = step_events(f, "w1", ev);
+  assert_string_equal(answers,
+                      "replay,replay,replay,no_attempt,replay,replay,replay,already_succeeded,"
+                      "lease_lost");
+  free(answers);
+  assert_int_equal(count(f, "case_timeline"), rows);
+}
+
 static void test_expired_lease_reclaimed(void **state) {
   fixture_t *f = *state;
   NEED_SERVER(f);
@@ -1656,6 +1762,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_case_update, setup, teardown),
       cmocka_unit_test_setup_teardown(test_entity_history, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reconnects, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_step_batch_mixed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ingest_throughput, setup, teardown),
   };
   return cmocka_run_group_tests_name("store", tests, group_setup, NULL);
