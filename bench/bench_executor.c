@@ -13,14 +13,17 @@
  *   bench_executor memory N S     N alerts pre-produced (a backlog), the
  *                                 executor runs S seconds: RSS every second
  *
- * The HTTP targets are a loopback server in this process (libmicrohttpd, a
- * thread per connection) that answers 200 after 20 ms, as a slow API would.
+ * The HTTP targets are a loopback server in this process (libmicrohttpd, one
+ * epoll thread and a timer) that answers 200 after 20 ms, as a slow API would.
  * Each mode uses fresh topics, a fresh consumer group and its own
  * PostgreSQL schema (dropped at the end). Environment: KAFKA_BOOTSTRAP,
  * PARRY_PG_DSN. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +65,71 @@ static void die(const char *fmt, ...) {
   exit(1);
 }
 
-/* ---- the slow loopback API ---- */
+/* ---- the slow loopback API ----
+ *
+ * One epoll thread serves every connection; a request is suspended when it
+ * is complete and resumed DELAY_MS later by a timer thread (all delays are
+ * equal, so the pending requests form a FIFO). The API is the harness, not
+ * the worker: a thread per connection, each sleeping through its delay,
+ * cost the machine about as much CPU as a third of the executor. */
+
+enum { REQ_HEADERS = 1, REQ_WAITING, REQ_DUE };
+
+typedef struct {
+  struct MHD_Connection *c;
+  int64_t due_ns;
+} delayed_t;
+
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  delayed_t *q;
+  size_t head, len, cap;
+  bool stop;
+  pthread_t thread;
+} g_delay = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void delay_push(struct MHD_Connection *c, int64_t due_ns) {
+  pthread_mutex_lock(&g_delay.lock);
+  if (g_delay.len == g_delay.cap) {
+    size_t cap = g_delay.cap ? g_delay.cap * 2 : 1024;
+    delayed_t *q = parry_xnew(delayed_t, cap);
+    for (size_t i = 0; i < g_delay.len; i++)
+      q[i] = g_delay.q[(g_delay.head + i) % g_delay.cap];
+    free(g_delay.q);
+    g_delay.q = q;
+    g_delay.cap = cap;
+    g_delay.head = 0;
+  }
+  g_delay.q[(g_delay.head + g_delay.len++) % g_delay.cap] = (delayed_t){c, due_ns};
+  pthread_cond_signal(&g_delay.cond);
+  pthread_mutex_unlock(&g_delay.lock);
+}
+
+static void *delay_main(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&g_delay.lock);
+  while (!g_delay.stop) {
+    if (!g_delay.len) {
+      pthread_cond_wait(&g_delay.cond, &g_delay.lock);
+      continue;
+    }
+    delayed_t d = g_delay.q[g_delay.head];
+    int64_t now = now_ns();
+    if (d.due_ns > now) {
+      struct timespec ts = {(time_t)(d.due_ns / 1000000000), (long)(d.due_ns % 1000000000)};
+      pthread_cond_timedwait(&g_delay.cond, &g_delay.lock, &ts); /* CLOCK_REALTIME, as now_ns */
+      continue;
+    }
+    g_delay.head = (g_delay.head + 1) % g_delay.cap;
+    g_delay.len--;
+    pthread_mutex_unlock(&g_delay.lock);
+    MHD_resume_connection(d.c);
+    pthread_mutex_lock(&g_delay.lock);
+  }
+  pthread_mutex_unlock(&g_delay.lock);
+  return NULL;
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
@@ -70,7 +137,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   (void)cls, (void)url, (void)method, (void)version, (void)upload;
   if (!*con_cls) {
     /* Headers are in: this is when the request was received. */
-    *con_cls = (void *)1;
+    *con_cls = (void *)(intptr_t)REQ_HEADERS;
     int64_t t = now_ns();
     const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
     const char *p = key ? strstr(key, "bench-") : NULL;
@@ -86,8 +153,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     *upload_size = 0;
     return MHD_YES;
   }
-  struct timespec ts = {0, DELAY_MS * 1000000L};
-  nanosleep(&ts, NULL);
+  if ((intptr_t)*con_cls == REQ_HEADERS) {
+    /* The whole request is in: answer DELAY_MS from now. */
+    *con_cls = (void *)(intptr_t)REQ_WAITING;
+    MHD_suspend_connection(c);
+    delay_push(c, now_ns() + DELAY_MS * 1000000LL);
+    return MHD_YES;
+  }
   static const char body[] = "{\"ok\":true}";
   struct MHD_Response *r =
       MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
@@ -99,13 +171,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static struct MHD_Daemon *start_api(int *port) {
   struct MHD_Daemon *d = MHD_start_daemon(
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG, 0, NULL,
-      NULL, on_request, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+          MHD_USE_ERROR_LOG,
+      0, NULL, NULL, on_request, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
   if (!d) die("could not start the loopback API");
+  if (pthread_create(&g_delay.thread, NULL, delay_main, NULL)) die("could not start the timer");
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
   *port = info->port;
   return d;
+}
+
+static void stop_api(struct MHD_Daemon *d) {
+  pthread_mutex_lock(&g_delay.lock);
+  g_delay.stop = true;
+  pthread_cond_signal(&g_delay.cond);
+  pthread_mutex_unlock(&g_delay.lock);
+  pthread_join(g_delay.thread, NULL);
+  /* Requests still waiting get their answer now, so the daemon can stop. */
+  for (size_t i = 0; i < g_delay.len; i++)
+    MHD_resume_connection(g_delay.q[(g_delay.head + i) % g_delay.cap].c);
+  g_delay.len = 0;
+  MHD_stop_daemon(d);
+  free(g_delay.q);
+  g_delay.q = NULL;
+  g_delay.cap = 0;
 }
 
 /* ---- world ---- */
@@ -470,7 +560,7 @@ int main(int argc, char **argv) {
   else die("unknown mode %s", mode);
   fflush(stdout);
   world_close(&w);
-  MHD_stop_daemon(api);
+  stop_api(api);
   free(g_produced_ns);
   free((void *)g_first_ns);
   return 0;
