@@ -158,8 +158,24 @@ static bool write_connectors(dev_run_t *d, const char *dst) {
   bool ok = dev_connectors_rewrite(in.data ? in.data : "", in.len,
                                    d->standin_port[SVC_STANDIN_HTTP],
                                    d->standin_port[SVC_STANDIN_SMTP], d->dir, &out, errstr,
-                                   sizeof errstr) &&
-            write_private(dst, out.data ? out.data : "", out.len);
+                                   sizeof errstr);
+  /* The example configures no GeoIP database (none ships with Parry): give
+   * the geo steps one for the demo's address ranges, unless it has one. */
+  bool has_geoip =
+      out.data && (strncmp(out.data, "geoip:", 6) == 0 || strstr(out.data, "\ngeoip:"));
+  if (ok && !has_geoip) {
+    char db[PATH_MAX + 32], geo_err[256];
+    snprintf(db, sizeof db, "%s/geoip-demo.mmdb", d->dir);
+    if (dev_mmdb_write(db, dev_geo_demo_networks, dev_geo_demo_count, geo_err, sizeof geo_err)) {
+      parry_buf_printf(&out, "\n# added by parry dev: invented places for the demo's addresses\n"
+                             "geoip:\n  database: \"%s\"\n", db);
+      fprintf(d->out, "  geoip            %s (%zu networks, invented places)\n", db,
+              dev_geo_demo_count);
+    } else {
+      fprintf(d->out, "  note: no GeoIP database (%s): geo steps will fail\n", geo_err);
+    }
+  }
+  ok = ok && write_private(dst, out.data ? out.data : "", out.len);
   if (!ok) fprintf(d->out, "  note: connectors: %s\n", errstr);
   parry_buf_free(&in);
   parry_buf_free(&out);

@@ -9,6 +9,7 @@
  *   net.c      loopback plumbing: free ports, HTTP GET/POST (libcurl),
  *              Prometheus text sums, syslog over TCP
  *   connectors.c  examples/connectors.yml pointed at the stand-ins
+ *   mmdb.c     a small GeoIP database (MaxMind DB) for the demo's addresses
  *   expected.c the alerts the fleet must produce, from `parry detect`
  *   report.c   what happened: progress from /metrics and the case store,
  *              the final per-case summary and the expectations check
@@ -104,6 +105,27 @@ bool dev_write_all(int fd, const char *buf, size_t len);
 bool dev_connectors_rewrite(const char *yaml, size_t len, int http_port, int smtp_port,
                             const char *secret_dir, parry_buf_t *out, char *errstr,
                             size_t errstr_size);
+
+/* ---- mmdb.c ---- */
+/* One IPv4 network of a GeoIP database and what a lookup in it answers
+ * (GeoLite2-City names; asn 0 and NULL strings are left out). */
+typedef struct {
+  const char *cidr; /* "203.0.113.0/24" */
+  const char *iso_code, *country, *city;
+  double latitude, longitude;
+  uint32_t asn;
+  const char *org;
+} dev_geo_net_t;
+/* The demo's: the documentation ranges (RFC 5737) the generator's attackers
+ * and internet scanners come from, placed in invented cities. The internal
+ * 10.66.0.0/16 scanner is left out, as a real database leaves private
+ * space out. */
+extern const dev_geo_net_t dev_geo_demo_networks[];
+extern const size_t dev_geo_demo_count;
+/* Write a MaxMind DB (IPv4, 24-bit records) of these disjoint networks to
+ * path. false + errstr on a bad or overlapping network or a write error. */
+bool dev_mmdb_write(const char *path, const dev_geo_net_t *nets, size_t n, char *errstr,
+                    size_t errstr_size);
 
 /* ---- report.c ---- */
 typedef struct {

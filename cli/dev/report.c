@@ -129,7 +129,11 @@ static const char SQL_CASES[] =
 static const char SQL_TIMELINE[] =
     "SELECT to_char(t.at AT TIME ZONE 'UTC', 'HH24:MI:SS.MS'), t.kind, coalesce(t.step_id, ''),"
     " coalesce(t.attempt, 0), coalesce(left(t.alert_id, 12), ''),"
-    " coalesce(t.data->>'error', t.data->>'reason', ''), coalesce(a.rule_title, '')"
+    " coalesce(t.data->>'error', t.data->>'reason',"
+    /* what a step found (geo, intel, history ...); answers' bodies left out */
+    "  CASE WHEN t.kind = 'step_succeeded' THEN"
+    "   nullif((t.data->'outputs') - 'body', '{}'::jsonb)::text END, ''),"
+    " coalesce(a.rule_title, '')"
     " FROM case_timeline t LEFT JOIN alerts a ON a.id = t.alert_id"
     " WHERE t.case_id = $1::bigint ORDER BY t.id";
 

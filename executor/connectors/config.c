@@ -132,6 +132,38 @@ static void remember_secret(parry_conn_config_t *cfg, const char *s) {
   cfg->secrets[cfg->nsecrets++] = parry_xstrdup(s);
 }
 
+/* base64 (RFC 4648, padded) of s, as HTTP Basic sends user:password. */
+static char *base64(const char *s) {
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t n = strlen(s);
+  char *out = parry_xmalloc(4 * ((n + 2) / 3) + 1), *o = out;
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16;
+    if (i + 1 < n) v |= (uint32_t)p[i + 1] << 8;
+    if (i + 2 < n) v |= p[i + 2];
+    *o++ = tab[v >> 18 & 63];
+    *o++ = tab[v >> 12 & 63];
+    *o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+    *o++ = i + 2 < n ? tab[v & 63] : '=';
+  }
+  *o = '\0';
+  return out;
+}
+
+static int longer_first(const void *a, const void *b) {
+  size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+  return la < lb ? 1 : la > lb ? -1 : strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t parry_conn_config_secret_count(const parry_conn_config_t *cfg) {
+  return cfg ? cfg->nsecrets : 0;
+}
+
+const char *parry_conn_config_secret(const parry_conn_config_t *cfg, size_t i) {
+  return cfg && i < cfg->nsecrets ? cfg->secrets[i] : NULL;
+}
+
 static char *read_secret_file(const char *path, char *errstr, size_t n) {
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -286,6 +318,18 @@ static parry_err_t parse_auth(ctx_t *c, struct json_object *a, const char *where
   if (auth->type == CONN_AUTH_BASIC && (!auth->user || !auth->password))
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: basic needs user and password",
                       c->name, where);
+  if (auth->type == CONN_AUTH_BASIC) {
+    /* What goes on the wire is base64(user:password): an upstream echoing
+     * the Authorization header back must not slip it past the masking. */
+    parry_buf_t b = PARRY_BUF_INIT(0);
+    parry_buf_printf(&b, "%s:%s", auth->user, auth->password);
+    char *enc = base64(b.data);
+    remember_secret(c->cfg, enc);
+    memset(b.data, 0, b.len);
+    memset(enc, 0, strlen(enc));
+    parry_buf_free(&b);
+    free(enc);
+  }
   if ((auth->type == CONN_AUTH_BEARER || auth->type == CONN_AUTH_HEADER) && !auth->token)
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: %s needs a token", c->name,
                       where, type);
@@ -510,6 +554,10 @@ parry_conn_config_t *parry_conn_config_parse(const char *yaml, size_t len, const
     parry_conn_config_destroy(cfg);
     return NULL;
   }
+  /* Longest first: a secret inside another (a webhook's path inside its
+   * URL, a short token inside a longer one) must not be masked first and
+   * leave the rest of the longer one readable. */
+  if (cfg->nsecrets > 1) qsort(cfg->secrets, cfg->nsecrets, sizeof *cfg->secrets, longer_first);
   return cfg;
 }
 

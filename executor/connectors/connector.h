@@ -139,6 +139,14 @@ parry_conn_config_t *parry_conn_config_from_settings(const parry_config_t *setti
                                                      char *errstr, size_t errstr_size);
 void parry_conn_config_destroy(parry_conn_config_t *cfg); /* accepts NULL */
 
+/* Every secret value the configuration resolved, for masking where else the
+ * values may turn up (the case store: parry_store_add_secret): passwords and
+ * tokens, every value read through `*_env` / `*_file`, target `url`s and
+ * their paths, and the `Authorization: Basic` credentials as sent (base64 of
+ * user:password), longest first. Index 0..count-1; valid while cfg lives. */
+size_t parry_conn_config_secret_count(const parry_conn_config_t *cfg);
+const char *parry_conn_config_secret(const parry_conn_config_t *cfg, size_t i);
+
 /* ---- Engine -------------------------------------------------------------- */
 
 typedef struct parry_conn_engine parry_conn_engine_t;

@@ -420,9 +420,36 @@ char *conn_mask(const parry_conn_config_t *cfg, const char *s) {
   return parry_buf_steal(&b);
 }
 
+/* Member names hold secrets too (an answer keyed by the token it was
+ * sent): rename those members to their masked names. Renaming while
+ * iterating would break the iteration, so the names are collected first. */
+static void mask_keys(const parry_conn_config_t *cfg, struct json_object *obj) {
+  char **names = NULL;
+  size_t n = 0;
+  json_object_object_foreach(obj, k, v) {
+    (void)v;
+    char *m = conn_mask(cfg, k);
+    bool same = strcmp(m, k) == 0;
+    free(m);
+    if (same) continue;
+    names = parry_xreallocarray(names, n + 1, sizeof *names);
+    names[n++] = parry_xstrdup(k);
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct json_object *val = json_object_get(json_object_object_get(obj, names[i]));
+    json_object_object_del(obj, names[i]);
+    char *m = conn_mask(cfg, names[i]);
+    json_object_object_add(obj, m, val);
+    free(m);
+    free(names[i]);
+  }
+  free(names);
+}
+
 void conn_mask_json(const parry_conn_config_t *cfg, struct json_object *obj) {
   if (!cfg || !cfg->nsecrets || !obj) return;
   if (json_object_is_type(obj, json_type_object)) {
+    mask_keys(cfg, obj);
     json_object_object_foreach(obj, k, v) {
       if (json_object_is_type(v, json_type_string)) {
         char *m = conn_mask(cfg, json_object_get_string(v));

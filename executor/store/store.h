@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parry/config.h"
 #include "parry/error.h"
 #include "parry/pg.h"
 #include "proto/parry.pb-c.h"
@@ -100,6 +101,16 @@ PGconn *parry_store_conn(parry_store_t *s);
  * is replaced by "****". Values shorter than 4 bytes are ignored (masking
  * "a" everywhere would destroy the timeline and hide nothing). Copied. */
 void parry_store_add_secret(parry_store_t *s, const char *value);
+
+/* Register every secret of the connectors configuration named by the
+ * setting executor.connectors (parry_conn_config_secret: tokens, passwords,
+ * webhook URLs, `*_env` and `*_file` values, read now), so that one echoed
+ * into any stored text (an answer kept as an output, an error, an input
+ * rendered from alert data) is masked there too. No such setting or an
+ * empty one registers nothing. Fails (errstr, secrets never in it) when the
+ * file cannot be loaded: the caller must not store without its secrets. */
+parry_err_t parry_store_add_connector_secrets(parry_store_t *s, const parry_config_t *settings,
+                                              char *errstr, size_t errstr_size);
 
 /* A deep copy of v with secrets masked: the value of every member whose key
  * names a secret (contains, case-insensitively, token, password, passwd,

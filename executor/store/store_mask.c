@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "connectors/connector.h"
 #include "parry/buf.h"
 #include "parry/mem.h"
 
@@ -38,6 +39,12 @@ static bool is_secret_key(const char *key) {
 
 char *parry_store_mask_text(const char *text, const char *const *secrets, size_t n) {
   if (!text) return NULL;
+  /* Most text holds no secret: a search per secret (glibc's strstr is fast)
+   * settles that without the byte-by-byte walk below. */
+  bool any = false;
+  for (size_t i = 0; i < n && !any; i++)
+    any = secrets[i] && strlen(secrets[i]) >= 4 && strstr(text, secrets[i]) != NULL;
+  if (!any) return parry_xstrdup(text);
   parry_buf_t b = PARRY_BUF_INIT(0);
   const char *p = text;
   while (*p) {
@@ -107,4 +114,18 @@ struct json_object *parry_store_mask_json(const struct json_object *v,
                                           const char *const *secrets, size_t n) {
   /* json-c's getters take non-const pointers; nothing here modifies v. */
   return mask((struct json_object *)v, secrets, n, 0);
+}
+
+parry_err_t parry_store_add_connector_secrets(parry_store_t *s, const parry_config_t *settings,
+                                              char *errstr, size_t errstr_size) {
+  /* Tolerate a build without the setting, as the connector engine does. */
+  if (!settings || !parry_setting_find("executor.connectors")) return PARRY_OK;
+  char err[512];
+  parry_conn_config_t *cc = parry_conn_config_from_settings(settings, err, sizeof err);
+  if (!cc)
+    return parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "executor.connectors: %s", err);
+  for (size_t i = 0; i < parry_conn_config_secret_count(cc); i++)
+    parry_store_add_secret(s, parry_conn_config_secret(cc, i));
+  parry_conn_config_destroy(cc); /* wipes its copies */
+  return PARRY_OK;
 }

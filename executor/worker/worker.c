@@ -39,6 +39,11 @@ parry_store_t *parry_worker_store_open(parry_worker_t *w) {
   for (;;) {
     char err[512];
     parry_store_t *s = parry_store_open(w->dsn, err, sizeof err);
+    /* Connector secrets are masked wherever they turn up in what is stored. */
+    if (s && parry_store_add_connector_secrets(s, w->cfg, err, sizeof err) != PARRY_OK) {
+      parry_store_close(s);
+      s = NULL;
+    }
     if (s) {
       atomic_store(&w->pg_ok, true);
       return s;

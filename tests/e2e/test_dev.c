@@ -3,7 +3,10 @@
  * installed), the three services and the example rules and runbooks.
  *
  *   test_dev_pipeline   exit 0, every attacker ok in the summary, a case
- *                       shown, every child process gone, work folder removed
+ *                       shown, every SSH case's geo step succeeded (with a
+ *                       country for internet addresses: parry dev's GeoIP
+ *                       database), every child process gone, work folder
+ *                       removed
  *   test_dev_sigterm    with --keep, SIGTERM stops the fleet: every child
  *                       (services, PostgreSQL) is gone when parry dev exits,
  *                       whose status is still the expectations' verdict
@@ -127,6 +130,40 @@ static void work_folder(const char *log, char *out, size_t n) {
   out[k] = '\0';
 }
 
+/* memmem of a string literal */
+#define HAS(p, n, lit) memmem((p), (n), lit, sizeof lit - 1)
+
+/* Every case of the SSH runbook shows its `geo` step succeeded (parry dev
+ * writes a GeoIP database for the demo's ranges): with a country for an
+ * internet address, not found for the internal scanner. Returns how many
+ * geo steps gave a country. */
+static int assert_geo_succeeded(const char *out) {
+  int cases = 0, countries = 0;
+  for (const char *c = strstr(out, "\ncase #"); c; c = strstr(c + 1, "\ncase #")) {
+    const char *next = strstr(c + 1, "\ncase #");
+    const char *end = next ? next : strstr(c, "\n== expected outcome");
+    if (!end) end = c + strlen(c);
+    const char *line_end = strchr(c + 1, '\n');
+    if (!line_end || !HAS(c, (size_t)(line_end - c), "runbook ssh-brute-force")) continue;
+    cases++;
+    size_t len = (size_t)(end - c);
+    if (HAS(c, len, "step_failed     geo")) fail_msg("geo step failed: %.*s", (int)len, c);
+    const char *g = HAS(c, len, "step_succeeded  geo: ");
+    if (!g) fail_msg("no geo step succeeded in %.*s", (int)len, c);
+    size_t glen = strcspn(g, "\n");
+    bool internal = HAS(c, (size_t)(line_end - c), "\"10.66.") != NULL;
+    if (internal) {
+      if (!HAS(g, glen, "\"found\": false")) fail_msg("internal address: %.*s", (int)glen, g);
+    } else {
+      if (!HAS(g, glen, "\"found\": true") || !HAS(g, glen, "\"country\": \""))
+        fail_msg("no country: %.*s", (int)glen, g);
+      countries++;
+    }
+  }
+  assert_true(cases >= 3); /* fast, slow and allowlisted SSH brute force */
+  return countries;
+}
+
 static void test_dev_pipeline(void **state) {
   (void)state;
   if (!have_postgres()) skip();
@@ -147,6 +184,10 @@ static void test_dev_pipeline(void **state) {
   assert_non_null(strstr(out, "ok   ssh-allowlisted-bruteforce"));
   assert_non_null(strstr(out, "\ncase #"));
   assert_non_null(strstr(out, "every expected case appeared"));
+  assert_int_equal(assert_geo_succeeded(out), 2); /* seed 1: 203.0.113.192, 198.51.100.58 */
+  assert_non_null(strstr(out, "  geoip            "));
+  assert_non_null(strstr(out, "\"country\": \"FR\""));
+  assert_non_null(strstr(out, "\"country\": \"DE\""));
   assert_children_gone(out);
   char dir[256];
   work_folder(out, dir, sizeof dir);
