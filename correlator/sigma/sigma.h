@@ -224,6 +224,7 @@
 #include <stdio.h>
 
 #include "parry/error.h"
+#include "parry/yaml_tree.h"
 #include "proto/parry.pb-c.h"
 
 typedef struct parry_sigma_ruleset parry_sigma_ruleset_t;
@@ -231,33 +232,25 @@ typedef struct parry_sigma_matcher parry_sigma_matcher_t;
 
 /* ---- YAML documents, kept for custom fields and for correlation rules ---- */
 
-typedef enum {
-  PARRY_SIGMA_NODE_SCALAR,
-  PARRY_SIGMA_NODE_SEQUENCE,
-  PARRY_SIGMA_NODE_MAPPING,
-} parry_sigma_node_kind_t;
+/* The tree is the shared one (parry/yaml_tree.h), read with the full YAML 1.2
+ * core schema (quoted scalars are strings; tags !!int etc. are honoured) and
+ * unique scalar keys. The names below are the Sigma API's spelling of it. */
+typedef parry_yaml_kind_t parry_sigma_node_kind_t;
+#define PARRY_SIGMA_NODE_SCALAR PARRY_YAML_SCALAR
+#define PARRY_SIGMA_NODE_SEQUENCE PARRY_YAML_SEQUENCE
+#define PARRY_SIGMA_NODE_MAPPING PARRY_YAML_MAPPING
 
-/* How a scalar resolved (YAML 1.2 core schema; quoted scalars are strings). */
-typedef enum {
-  PARRY_SIGMA_SCALAR_STRING,
-  PARRY_SIGMA_SCALAR_NULL,
-  PARRY_SIGMA_SCALAR_BOOL,
-  PARRY_SIGMA_SCALAR_INT,
-  PARRY_SIGMA_SCALAR_FLOAT,
-} parry_sigma_scalar_t;
+typedef parry_yaml_scalar_t parry_sigma_scalar_t;
+#define PARRY_SIGMA_SCALAR_STRING PARRY_YAML_STRING
+#define PARRY_SIGMA_SCALAR_NULL PARRY_YAML_NULL
+#define PARRY_SIGMA_SCALAR_BOOL PARRY_YAML_BOOL
+#define PARRY_SIGMA_SCALAR_INT PARRY_YAML_INT
+#define PARRY_SIGMA_SCALAR_FLOAT PARRY_YAML_FLOAT
 
-typedef struct parry_sigma_node parry_sigma_node_t;
-struct parry_sigma_node {
-  parry_sigma_node_kind_t kind;
-  parry_sigma_scalar_t scalar; /* scalars: resolved type */
-  bool quoted;                 /* scalars: written in quotes or as a block */
-  uint32_t line, column;       /* 1-based position in the file */
-  const char *text;            /* scalars: NUL-terminated text */
-  size_t len;
-  size_t n;                    /* sequence items, or mapping pairs */
-  parry_sigma_node_t **items;  /* sequence: n items; mapping: key i at 2i,
-                                  its value at 2i+1, in document order */
-};
+/* kind, scalar, quoted, line, column (1-based), text (NUL-terminated), len,
+ * n (sequence items or mapping pairs), items (mapping: key i at 2i, its value
+ * at 2i+1, in document order). */
+typedef parry_yaml_node_t parry_sigma_node_t;
 
 /* The value of key `key` in a mapping, or NULL (also for non-mappings). */
 const parry_sigma_node_t *parry_sigma_node_get(const parry_sigma_node_t *map, const char *key);

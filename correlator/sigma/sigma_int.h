@@ -56,14 +56,12 @@ int sg_fail(sg_err_t *e, parry_sigma_reject_reason_t reason, const parry_sigma_n
 /* Prepend a formatted prefix to e->msg ("detection.selection: "). */
 void sg_err_prefix(sg_err_t *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- YAML (yaml.c) ---- */
-typedef struct {
-  parry_sigma_node_t **docs;
-  size_t n_docs;
-} sg_yaml_file_t;
+/* ---- YAML (yaml.c, over parry/yaml_tree.h) ---- */
+typedef parry_yaml_docs_t sg_yaml_file_t; /* free(docs) after use */
 
-/* Parse all documents of `text` into trees in `a`. On error returns -1 with
- * e set (reason YAML, UNSUPPORTED for aliases, LIMIT for caps); the documents
+/* Parse all documents of `text` into trees in `a` (SG_MAX_YAML_* caps, core
+ * schema, unique keys). On error returns -1 with e set (reason YAML,
+ * UNSUPPORTED for aliases and non-scalar keys, LIMIT for caps); the documents
  * before the error are still in *out. */
 int sg_yaml_parse(parry_arena_t *a, const char *text, size_t len, sg_yaml_file_t *out,
                   sg_err_t *e);

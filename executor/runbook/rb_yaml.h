@@ -1,41 +1,45 @@
-/* The runbook loader's YAML tree (yaml.c): nodes with positions. */
+/* The runbook loader's YAML tree (yaml.c): the shared tree of
+ * parry/yaml_tree.h, read the runbook way, under the short names load.c
+ * uses. */
 #ifndef PARRY_RUNBOOK_YAML_H
 #define PARRY_RUNBOOK_YAML_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "parry/arena.h"
+#include "parry/yaml_tree.h"
 
 #define RY_MAX_DEPTH 32
-#define RY_MAX_NODES 20000
+#define RY_MAX_NODES 20000 /* parser events, a bound on work per file */
 
-typedef enum { RY_SCALAR, RY_SEQ, RY_MAP } ry_kind_t;
-typedef enum { RY_NULL, RY_BOOL, RY_INT, RY_FLOAT, RY_STRING } ry_scalar_t;
-typedef enum { RY_PLAIN, RY_SINGLE, RY_DOUBLE, RY_LITERAL, RY_FOLDED } ry_style_t;
+typedef parry_yaml_node_t ry_node_t;
+typedef parry_yaml_error_t ry_error_t; /* line, column, msg */
 
-typedef struct ry_node ry_node_t;
-struct ry_node {
-  ry_kind_t kind;
-  ry_scalar_t scalar; /* RY_SCALAR */
-  ry_style_t style;   /* RY_SCALAR */
-  bool has_nul;       /* the scalar's text holds a NUL byte */
-  uint32_t line, column;
-  const char *text; /* RY_SCALAR, NUL-terminated */
-  size_t len;
-  ry_node_t **items; /* SEQ: n items; MAP: key, value pairs (n pairs) */
-  size_t n;
-};
+#define RY_SCALAR PARRY_YAML_SCALAR
+#define RY_SEQ PARRY_YAML_SEQUENCE
+#define RY_MAP PARRY_YAML_MAPPING
 
-typedef struct {
-  uint32_t line, column;
-  char msg[200];
-} ry_error_t;
+#define RY_NULL PARRY_YAML_NULL
+#define RY_BOOL PARRY_YAML_BOOL
+#define RY_INT PARRY_YAML_INT
+#define RY_FLOAT PARRY_YAML_FLOAT
+#define RY_STRING PARRY_YAML_STRING
 
-/* Parse every document of text into *docs (malloc'd array, nodes in a). */
+#define RY_PLAIN PARRY_YAML_PLAIN
+#define RY_SINGLE PARRY_YAML_SINGLE_QUOTED
+#define RY_DOUBLE PARRY_YAML_DOUBLE_QUOTED
+#define RY_LITERAL PARRY_YAML_LITERAL
+#define RY_FOLDED PARRY_YAML_FOLDED
+
+/* Parse every document of text into *docs (malloc'd array, nodes in a).
+ * Scalars resolve by the core schema's decimal forms only (0x10 stays a
+ * string); mapping keys are checked by load.c, which names the field. */
 bool ry_parse(parry_arena_t *a, const char *text, size_t len, ry_node_t ***docs, size_t *n_docs,
               ry_error_t *e);
-const ry_node_t *ry_get(const ry_node_t *map, const char *key);
+
+static inline const ry_node_t *ry_get(const ry_node_t *map, const char *key) {
+  return parry_yaml_get(map, key);
+}
 
 #endif
