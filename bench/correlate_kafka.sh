@@ -87,23 +87,28 @@ run_once() {
     exit 1
   }
   "$bin/parry-ingestor" "${sets[@]}" --set http.enabled=false --set "ingestor.files=$log" \
-    --set ingestor.exit_after_files=true 2>"$work/cor-ingest-$1.log"
+    --set ingestor.exit_after_files=true 2>"$work/cor-ingest-$1.log" || {
+    echo "correlate_kafka: parry-ingestor failed; see $work/cor-ingest-$1.log" >&2
+    exit 1
+  }
+  # The events Kafka acknowledged (delivery reports without error, dead
+  # letters apart): the correlator must read exactly these from the topic.
   local events
   events=$(python3 - "$work/cor-ingest-$1.log" <<'EOF'
-import json, sys
-rejected = events = None
+import json, re, sys
 for line in open(sys.argv[1]):
     try:
         msg = json.loads(line)["msg"]
     except (ValueError, KeyError):
         continue
-    if msg.startswith("ingestor.files: read "):
-        rejected = int(msg.split(" events, ")[1].split()[0])
-    elif msg.startswith("ingestor.files: all files read"):
-        events = int(msg.split("acknowledged ")[1].split()[0]) - (rejected or 0)
-if events is None:
-    sys.exit("correlate_kafka: the ingestor did not finish; see " + sys.argv[1])
-print(events)
+    m = re.match(r"ingestor\.files: all files read; Kafka acknowledged (\d+) events and (\d+) "
+                 r"dead letters; (\d+) failed, (\d+) not queued, (\d+) still in flight", msg)
+    if m:
+        if any(int(x) for x in m.groups()[2:]):
+            sys.exit("correlate_kafka: the ingestor did not deliver everything: " + msg)
+        print(m.group(1))
+        sys.exit(0)
+sys.exit("correlate_kafka: the ingestor did not finish; see " + sys.argv[1])
 EOF
 )
   local port
@@ -134,9 +139,10 @@ def metrics():
     return out
 def get(m, name):
     return sum(v for k, v in m.items() if k == name or k.startswith(name + "{"))
-# Done when stage 1's event count has not moved for 2 s (the count in the
-# topic is what matters; the ingestor's report is only a cross-check) and
-# stage 2 has fed every signal stage 1 produced.
+# Done when stage 1 has handled every event the ingestor had acknowledged
+# and its count has not moved for 2 s since, and stage 2 has fed every
+# signal stage 1 produced. A count that stays short for 60 s is a failure:
+# acknowledged events that the correlator cannot find in the topic.
 t_first = t_detect = t_done = None
 last_ev, last_change = -1, time.monotonic()
 deadline = time.monotonic() + 3600
@@ -155,9 +161,12 @@ while time.monotonic() < deadline:
         fed = get(m, "parry_correlator_signals_total")
         if ev > 0 and fed >= produced and t_done is None:
             t_done = now
-        if ev > 0 and t_done is not None and now - last_change >= 2:
+        if ev > 0 and t_done is not None and now - last_change >= 2 and ev >= events:
             last = m
             break
+        if ev > 0 and now - last_change >= 60:
+            sys.exit(f"correlate_kafka: stage 1 handled {int(ev):,} events and nothing for 60 s; "
+                     f"the ingestor had {events:,} acknowledged")
     time.sleep(0.1)
 else:
     sys.exit("correlate_kafka: the correlator did not finish within an hour")
@@ -175,7 +184,8 @@ while not gone():
 t_end = time.monotonic()
 n = int(last_ev)
 both = t_done - t_first
-note = "" if n == events else f" (the ingestor reported {events:,} acknowledged)"
+# More than acknowledged: an aborted transaction's events were handled again.
+note = "" if n == events else f" (Kafka acknowledged {events:,} to the ingestor; aborted transactions re-read)"
 print(f"correlate_kafka: {n:,} events{note}: stage 1 {n / (t_detect - t_first):,.0f} events/s "
       f"({t_detect - t_first:.2f} s); both stages {n / both:,.0f} events/s "
       f"({both:.2f} s, to the last signal fed; then SIGTERM, last commits, exit 0 "

@@ -64,11 +64,16 @@ run_once() {
   }
   # shellcheck disable=SC2086
   "$bin/parry-ingestor" "${sets[@]}" --set http.enabled=false --set "ingestor.files=$log" \
-    --set ingestor.exit_after_files=true ${INGEST_SETTINGS:-} 2>"$work/ingest-$1.log"
+    --set ingestor.exit_after_files=true ${INGEST_SETTINGS:-} 2>"$work/ingest-$1.log" || {
+    echo "ingest_kafka: parry-ingestor failed; see $work/ingest-$1.log" >&2
+    exit 1
+  }
+  # Events are those Kafka acknowledged (delivery reports without error;
+  # dead letters are counted apart); anything failed or left fails the run.
   python3 - "$work/ingest-$1.log" <<'EOF'
-import datetime as dt, json, sys
+import datetime as dt, json, re, sys
 start = end = None
-events = rejected = 0
+events = 0
 for line in open(sys.argv[1]):
     try:
         o = json.loads(line)
@@ -76,13 +81,15 @@ for line in open(sys.argv[1]):
         continue
     ts = dt.datetime.fromisoformat(o["ts"].replace("Z", "+00:00"))
     msg = o["msg"]
+    m = re.match(r"ingestor\.files: all files read; Kafka acknowledged (\d+) events and (\d+) "
+                 r"dead letters; (\d+) failed, (\d+) not queued, (\d+) still in flight", msg)
     if msg.startswith("reading ") and "(ingestor.files)" in msg:
         start = ts
-    elif msg.startswith("ingestor.files: read "):
-        rejected = int(msg.split(" events, ")[1].split()[0])
-    elif msg.startswith("ingestor.files: all files read"):
+    elif m:
+        if any(int(x) for x in m.groups()[2:]):
+            sys.exit("ingest_kafka: the ingestor did not deliver everything: " + msg)
         end = ts
-        events = int(msg.split("acknowledged ")[1].split()[0]) - rejected
+        events = int(m.group(1))
 if start is None or end is None:
     sys.exit("ingest_kafka: the ingestor did not finish; see " + sys.argv[1])
 print(events, (end - start).total_seconds())

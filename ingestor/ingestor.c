@@ -145,6 +145,13 @@ bool parry_ingestor_files_done(parry_ingestor_t *ing) {
   return ing->files && parry_files_source_done(ing->files);
 }
 
+void parry_ingestor_delivery_counts(parry_ingestor_t *ing, parry_ingestor_delivery_counts_t *out) {
+  parry_publish_counts_t c;
+  parry_publisher_counts(ing->pub, &c);
+  *out = (parry_ingestor_delivery_counts_t){c.events_acked, c.events_failed, c.dlq_acked,
+                                            c.dlq_failed, c.in_flight};
+}
+
 int parry_ingestor_stop(parry_ingestor_t *ing) {
   if (!ing) return 0;
   int64_t deadline = parry_now_ms() + ing->shutdown_timeout_ms;

@@ -59,6 +59,18 @@ bool parry_ingestor_ready(parry_ingestor_t *ing, char *why, size_t why_size);
 /* With ingestor.files: true once every file is read and acknowledged. */
 bool parry_ingestor_files_done(parry_ingestor_t *ing);
 
+/* Kafka's delivery reports so far, over every source: acknowledged (written,
+ * acks=all) and failed, per topic, and messages produced but not yet
+ * reported. The same figures end the log at shutdown ("Kafka deliveries:
+ * ..."). */
+typedef struct {
+  unsigned long long events_acked, events_failed;
+  unsigned long long dlq_acked, dlq_failed;
+  int in_flight;
+} parry_ingestor_delivery_counts_t;
+
+void parry_ingestor_delivery_counts(parry_ingestor_t *ing, parry_ingestor_delivery_counts_t *out);
+
 /* Stop accepting (listeners closed, consumers stopped), wait for Kafka to
  * acknowledge what is queued until ingestor.shutdown_timeout, and free.
  * Returns the number of messages that were lost (0: none). Accepts NULL. */

@@ -2,8 +2,9 @@
  * entity) and rejected records to topics.dlq (the JSON of
  * parry_reject_to_json, with headers parry.reason and parry.source).
  *
- *   publisher  one per process: the idempotent producer (acks=all), the poll
- *              thread that serves its delivery reports, readiness
+ *   publisher  one per process: the idempotent producer (acks=all, one
+ *              request in flight: see producer_required in publish.c), the
+ *              poll thread that serves its delivery reports, readiness
  *   emitter    one per stream of records (a connection, a request, a
  *              partition): where that stream's events go, how long it may
  *              wait for room, and who hears about deliveries
@@ -76,6 +77,19 @@ int parry_publisher_close(parry_publisher_t *pub, int64_t deadline_ms);
 /* The underlying producer, for tests. */
 rd_kafka_t *parry_publisher_producer(parry_publisher_t *pub);
 
+/* Delivery reports so far, per topic. Acknowledged: Kafka reported the
+ * message written (acks=all); failed: reported with an error, including
+ * messages purged at shutdown. Messages that could not be queued at all are
+ * the sources' parry_ingestor_unqueued_total. in_flight: produced and not
+ * yet reported. parry_publisher_close logs these as its last line. */
+typedef struct {
+  unsigned long long events_acked, events_failed;
+  unsigned long long dlq_acked, dlq_failed;
+  int in_flight;
+} parry_publish_counts_t;
+
+void parry_publisher_counts(parry_publisher_t *pub, parry_publish_counts_t *out);
+
 /* Milliseconds on the monotonic clock. */
 int64_t parry_now_ms(void);
 
@@ -89,6 +103,9 @@ void parry_delivery_release(parry_delivery_t *d); /* accepts NULL */
 /* Messages produced with d and not yet reported. */
 unsigned parry_delivery_pending(const parry_delivery_t *d);
 unsigned parry_delivery_delivered(const parry_delivery_t *d);
+/* Of the delivered, those to topics.dlq (the rest went to topics.events).
+ * Read it before parry_delivery_delivered when reports may still come. */
+unsigned parry_delivery_delivered_dlq(const parry_delivery_t *d);
 unsigned parry_delivery_failed(const parry_delivery_t *d);
 /* The first failure (RD_KAFKA_RESP_ERR_NO_ERROR if none). */
 rd_kafka_resp_err_t parry_delivery_error(const parry_delivery_t *d);

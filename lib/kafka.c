@@ -546,11 +546,21 @@ static rd_kafka_t *client_new(const parry_config_t *cfg, const build_opts_t *o,
 
   /* 1. Our defaults. Idempotence gives ordered, duplicate-free retries at
    * the price of acks=all, which durability wants anyway; 5 ms of linger
-   * batches a busy producer without slowing a quiet one. A consumer commits
-   * only what its service has acted on, and a new group starts from the
-   * oldest data so that nothing produced before its first start is lost. */
+   * batches a busy producer without slowing a quiet one. One produce
+   * request in flight per broker: with more, librdkafka can report messages
+   * delivered that were never written, when an earlier request fails with a
+   * retriable error and a later one is the first write to a partition (see
+   * producer_required in ingestor/publish.c, which requires it). A consumer
+   * commits only what its service has acted on, and a new group starts from
+   * the oldest data so that nothing produced before its first start is
+   * lost. */
   static const char *const producer_defaults[] = {
-      "enable.idempotence", "true", "acks", "all", "linger.ms", "5", NULL};
+      "enable.idempotence", "true",
+      "acks", "all",
+      "linger.ms", "5",
+      "max.in.flight.requests.per.connection", "1",
+      NULL,
+  };
   static const char *const consumer_defaults[] = {
       "enable.auto.commit", "false", "auto.offset.reset", "earliest",
       "enable.partition.eof", "false", NULL};

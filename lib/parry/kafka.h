@@ -11,7 +11,9 @@
  *
  * Properties, in the order they are applied (later wins):
  *
- *   1. our defaults: producer enable.idempotence=true, acks=all, linger.ms=5;
+ *   1. our defaults: producer enable.idempotence=true, acks=all, linger.ms=5,
+ *      max.in.flight.requests.per.connection=1 (more can lose messages that
+ *      librdkafka reports delivered: see ingestor/publish.c);
  *      consumer enable.auto.commit=false, auto.offset.reset=earliest,
  *      enable.partition.eof=false; client.id and statistics.interval.ms from
  *      the opts; the opts' `defaults` pairs;
