@@ -81,28 +81,8 @@ static void standin_start(ex_fixture_t *f, standin_t *s, const char *mode) {
 /* Stopped by the fixture's teardown; nothing to do here any more. */
 static void standin_stop(standin_t *s) { (void)s; }
 
-static size_t discard(char *p, size_t size, size_t n, void *u) {
-  (void)p, (void)u;
-  return size * n;
-}
-
-/* POST /_control (rules: see tests/stand-ins/standin_http.c). */
 static void standin_control(const standin_t *s, const char *json) {
-  CURL *c = curl_easy_init();
-  char url[128];
-  snprintf(url, sizeof url, "http://127.0.0.1:%d/_control", s->port);
-  struct curl_slist *h = curl_slist_append(NULL, "X-Standin-Token: " TOKEN);
-  h = curl_slist_append(h, "Content-Type: application/json");
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-  assert_int_equal(curl_easy_perform(c), CURLE_OK);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  assert_int_equal(status, 200);
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
+  ex_standin_control(s->port, TOKEN, json);
 }
 
 /* Every recorded line, as a JSON array the caller puts. */

@@ -7,6 +7,7 @@
 #define PARRY_TEST_EXECUTOR_SUPPORT_H
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <dirent.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -101,6 +102,32 @@ static inline bool ex_wait_count(ex_fixture_t *f, const char *sql, long long wan
     }
     usleep(50000);
   }
+}
+
+static inline size_t ex_discard(char *p, size_t size, size_t n, void *u) {
+  (void)p, (void)u;
+  return size * n;
+}
+
+/* POST json to a running parry-standin http's /_control (rules: see
+ * tests/stand-ins/standin_http.c), authenticated with token. */
+static inline void ex_standin_control(int port, const char *token, const char *json) {
+  CURL *c = curl_easy_init();
+  char url[128], auth[256];
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/_control", port);
+  snprintf(auth, sizeof auth, "X-Standin-Token: %s", token);
+  struct curl_slist *h = curl_slist_append(NULL, auth);
+  h = curl_slist_append(h, "Content-Type: application/json");
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ex_discard);
+  assert_int_equal(curl_easy_perform(c), CURLE_OK);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  assert_int_equal(status, 200);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
 }
 
 static inline void ex_remove_dir(const char *dir) {
