@@ -95,6 +95,7 @@ struct parry_publisher {
 
   /* Delivery reports so far, [0] topics.events, [1] topics.dlq. */
   atomic_ullong acked[2], failed[2];
+  atomic_ullong produced; /* handed to librdkafka, counted before the call */
 };
 
 int64_t parry_now_ms(void) {
@@ -195,7 +196,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
   bool dlq = msg->rkt == pub->dlq;
   if (msg->err) {
     parry_metric_add(dlq ? pub->dlq_failed : pub->events_failed, 1);
-    atomic_fetch_add(&pub->failed[dlq], 1);
+    unsigned long long n = atomic_fetch_add(&pub->failed[dlq], 1) + 1;
+    /* Counted always; said with its reason for the first ones and then
+     * every 10,000th, so that an outage does not flood the log. */
+    if (n <= 10 || n % 10000 == 0)
+      LOG_WARN("Kafka did not take %s message %llu (%s partition %d): %s",
+               dlq ? "dead-letter" : "event", n, rd_kafka_topic_name(msg->rkt),
+               (int)msg->partition, rd_kafka_err2str(msg->err));
   } else {
     atomic_fetch_add(&pub->acked[dlq], 1);
   }
@@ -296,6 +303,7 @@ parry_err_t parry_publisher_new(const parry_config_t *cfg, parry_metrics_t *metr
     atomic_init(&pub->acked[i], 0);
     atomic_init(&pub->failed[i], 0);
   }
+  atomic_init(&pub->produced, 0);
   pub->events_topic = parry_xstrdup(parry_config_str(cfg, "topics.events"));
   pub->dlq_topic = parry_xstrdup(parry_config_str(cfg, "topics.dlq"));
   split_fields(pub, parry_config_str(cfg, "ingestor.key_fields"));
@@ -380,7 +388,13 @@ void parry_publisher_counts(parry_publisher_t *pub, parry_publish_counts_t *out)
   out->events_failed = atomic_load(&pub->failed[0]);
   out->dlq_acked = atomic_load(&pub->acked[1]);
   out->dlq_failed = atomic_load(&pub->failed[1]);
-  out->in_flight = pub->rk ? rd_kafka_outq_len(pub->rk) : 0;
+  /* Messages only (librdkafka's queue length also counts requests, e.g. a
+   * metadata refresh). Reports first: each counted one was counted
+   * produced before, so this is never negative. */
+  unsigned long long reported = out->events_acked + out->events_failed + out->dlq_acked +
+                                out->dlq_failed;
+  unsigned long long produced = atomic_load(&pub->produced);
+  out->in_flight = produced > reported ? (int)(produced - reported) : 0;
 }
 
 int parry_publisher_close(parry_publisher_t *pub, int64_t deadline_ms) {
@@ -484,6 +498,8 @@ static parry_err_t produce(parry_emitter_t *em, rd_kafka_topic_t *rkt, const voi
     atomic_fetch_add(&d->pending, 1);
   }
   for (;;) {
+    /* Counted before the call: its delivery report may come first. */
+    atomic_fetch_add(&pub->produced, 1);
     rd_kafka_resp_err_t e =
         hdrs ? rd_kafka_producev(pub->rk, RD_KAFKA_V_RKT(rkt),
                                  RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
@@ -500,6 +516,7 @@ static parry_err_t produce(parry_emitter_t *em, rd_kafka_topic_t *rkt, const voi
       hdrs = NULL;
       break;
     }
+    atomic_fetch_sub(&pub->produced, 1);
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       err = emit_fail(em, PARRY_ERR_EXTERNAL, "could not queue a message to topic %s: %s",
                       rd_kafka_topic_name(rkt), rd_kafka_err2str(e));
