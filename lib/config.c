@@ -6,11 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
+#include "parry/arena.h"
 #include "parry/http.h"
 #include "parry/mem.h"
 #include "parry/timefmt.h"
+#include "parry/yaml_tree.h"
 
 #define PARRY_SETTING(key, type, def, min, max, choices, components, help) \
   {key, PARRY_SETTING_##type, def, min, max, choices, components, help},
@@ -378,10 +379,21 @@ parry_err_t parry_config_load_env(parry_config_t *cfg, char *const *envp, char *
 
 /* ---- YAML file -------------------------------------------------------- */
 
+/* Read through the shared tree reader (parry/yaml_tree.h): aliases are
+ * refused there, so a small file cannot expand into a huge tree ("billion
+ * laughs"), and the caps below stop a broken or hostile file early. Real
+ * files are a few levels deep and a few hundred nodes. Every scalar is used
+ * as its text (set_key checks it against the setting's type), so the
+ * reader's scalar resolution does not matter here. */
+#define CONFIG_MAX_BYTES ((size_t)16 << 20)
+static const parry_yaml_options_t config_yaml = {
+    .max_depth = 32,
+    .max_nodes = 100000,
+};
+
 typedef struct {
   parry_config_t *cfg;
   const char *path;
-  yaml_document_t *doc;
   char *errstr;
   size_t errstr_size;
   /* keys set by this file, to reject duplicates */
@@ -389,89 +401,107 @@ typedef struct {
   size_t seen_len;
 } yaml_walk_t;
 
-static parry_err_t walk_node(yaml_walk_t *w, yaml_node_t *node, const char *prefix) {
-  char source[512];
-  snprintf(source, sizeof source, "%s:%zu", w->path, node->start_mark.line + 1);
-  switch (node->type) {
-  case YAML_SCALAR_NODE: {
+static parry_err_t walk_node(yaml_walk_t *w, const parry_yaml_node_t *node, const char *prefix) {
+  /* `source` is what parry_config_source reports (FILE:LINE); errors about
+   * the file's shape also give the column. */
+  char source[512], at[540];
+  snprintf(source, sizeof source, "%s:%u", w->path, node->line);
+  snprintf(at, sizeof at, "%s:%u", source, node->column);
+  switch (node->kind) {
+  case PARRY_YAML_SCALAR: {
     if (!*prefix)
       return parry_fail(w->errstr, w->errstr_size, PARRY_ERR_INVALID,
-                        "%s: expected a mapping of settings, found a scalar", source);
+                        "%s: expected a mapping of settings, found a scalar", at);
+    /* "\0" in a quoted scalar: the C string would silently stop there. */
+    if (node->has_nul)
+      return parry_fail(w->errstr, w->errstr_size, PARRY_ERR_INVALID,
+                        "%s: the value of %s holds a NUL byte", at, prefix);
     for (size_t i = 0; i < w->seen_len; i++)
       if (strcmp(w->seen[i], prefix) == 0)
         return parry_fail(w->errstr, w->errstr_size, PARRY_ERR_INVALID,
                           "%s: setting \"%s\" is given twice in this file", source, prefix);
     w->seen = parry_xreallocarray(w->seen, w->seen_len + 1, sizeof *w->seen);
     w->seen[w->seen_len++] = parry_xstrdup(prefix);
-    return set_key(w->cfg, prefix, (const char *)node->data.scalar.value, source, w->errstr,
-                   w->errstr_size);
+    return set_key(w->cfg, prefix, node->text, source, w->errstr, w->errstr_size);
   }
-  case YAML_SEQUENCE_NODE:
+  case PARRY_YAML_SEQUENCE:
     return parry_fail(w->errstr, w->errstr_size, PARRY_ERR_INVALID,
-                      "%s: %s expects a single value, found a list", source,
+                      "%s: %s expects a single value, found a list", at,
                       *prefix ? prefix : "the top level");
-  case YAML_MAPPING_NODE:
-    for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
-         pair < node->data.mapping.pairs.top; pair++) {
-      yaml_node_t *k = yaml_document_get_node(w->doc, pair->key);
-      yaml_node_t *v = yaml_document_get_node(w->doc, pair->value);
-      if (!k || !v || k->type != YAML_SCALAR_NODE)
+  case PARRY_YAML_MAPPING:
+    for (size_t i = 0; i < node->n; i++) {
+      const parry_yaml_node_t *k = node->items[2 * i], *v = node->items[2 * i + 1];
+      if (k->kind != PARRY_YAML_SCALAR || k->has_nul)
         return parry_fail(w->errstr, w->errstr_size, PARRY_ERR_INVALID,
-                          "%s: keys must be plain strings", source);
-      char *key = NULL;
-      const char *name = (const char *)k->data.scalar.value;
-      size_t len = strlen(prefix) + strlen(name) + 2;
-      key = parry_xmalloc(len);
-      snprintf(key, len, "%s%s%s", prefix, *prefix ? "." : "", name);
+                          "%s:%u:%u: keys must be plain strings", w->path, k->line, k->column);
+      size_t len = strlen(prefix) + k->len + 2;
+      char *key = parry_xmalloc(len);
+      snprintf(key, len, "%s%s%s", prefix, *prefix ? "." : "", k->text);
       parry_err_t err = walk_node(w, v, key);
       free(key);
       if (err) return err;
     }
     return PARRY_OK;
-  case YAML_NO_NODE:
-    break;
   }
   return PARRY_OK;
 }
 
-parry_err_t parry_config_load_file(parry_config_t *cfg, const char *path, char *errstr,
-                                   size_t errstr_size) {
+parry_err_t parry_config_load_yaml(parry_config_t *cfg, const char *text, size_t len,
+                                   const char *path, char *errstr, size_t errstr_size) {
+  parry_arena_t arena = PARRY_ARENA_INIT;
+  parry_yaml_docs_t docs;
+  parry_yaml_error_t ye;
+  yaml_walk_t walk = {cfg, path, errstr, errstr_size, NULL, 0};
   parry_err_t err = PARRY_OK;
-  yaml_parser_t parser;
-  yaml_document_t doc;
-  bool have_parser = false, have_doc = false;
-  yaml_walk_t walk = {cfg, path, &doc, errstr, errstr_size, NULL, 0};
 
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    err = parry_fail(errstr, errstr_size, errno == ENOENT ? PARRY_ERR_NOT_FOUND : PARRY_ERR_IO,
-                     "could not open configuration file %s: %s", path, strerror(errno));
+  if (!parry_yaml_parse(&arena, text, len, &config_yaml, &docs, &ye)) {
+    err = ye.code == PARRY_YAML_ERR_INIT
+              ? parry_fail(errstr, errstr_size, PARRY_ERR_NOMEM, "%s: %s", path, ye.msg)
+              : parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "%s:%u:%u: %s", path, ye.line,
+                           ye.column, ye.msg);
     goto out;
   }
-  if (!yaml_parser_initialize(&parser)) {
-    err = parry_fail(errstr, errstr_size, PARRY_ERR_NOMEM, "could not initialize YAML parser");
+  /* A second document would be settings silently ignored. */
+  if (docs.n_docs > 1) {
+    err = parry_fail(errstr, errstr_size, PARRY_ERR_INVALID,
+                     "%s:%u:%u: a second YAML document; a configuration file holds one", path,
+                     docs.docs[1]->line, docs.docs[1]->column);
     goto out;
   }
-  have_parser = true;
-  yaml_parser_set_input_file(&parser, f);
-  if (!yaml_parser_load(&parser, &doc)) {
-    err = parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "%s:%zu:%zu: invalid YAML: %s",
-                     path, parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "syntax error");
-    goto out;
-  }
-  have_doc = true;
-  yaml_node_t *root = yaml_document_get_root_node(&doc);
-  if (root) { /* an empty file sets nothing */
-    if (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0) goto out;
+  const parry_yaml_node_t *root = docs.n_docs ? docs.docs[0] : NULL;
+  /* An empty file (or one of comments only) sets nothing. */
+  if (root && !(root->kind == PARRY_YAML_SCALAR && root->len == 0))
     err = walk_node(&walk, root, "");
-  }
 out:
   for (size_t i = 0; i < walk.seen_len; i++) free(walk.seen[i]);
   free(walk.seen);
-  if (have_doc) yaml_document_delete(&doc);
-  if (have_parser) yaml_parser_delete(&parser);
-  if (f) fclose(f);
+  free(docs.docs);
+  parry_arena_free(&arena);
+  return err;
+}
+
+parry_err_t parry_config_load_file(parry_config_t *cfg, const char *path, char *errstr,
+                                   size_t errstr_size) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return parry_fail(errstr, errstr_size, errno == ENOENT ? PARRY_ERR_NOT_FOUND : PARRY_ERR_IO,
+                      "could not open configuration file %s: %s", path, strerror(errno));
+  parry_buf_t b = PARRY_BUF_INIT(CONFIG_MAX_BYTES);
+  char chunk[8192];
+  size_t got;
+  parry_err_t err = PARRY_OK;
+  while (err == PARRY_OK && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+    err = parry_buf_append(&b, chunk, got);
+  if (err != PARRY_OK)
+    err = parry_fail(errstr, errstr_size, PARRY_ERR_TOO_LARGE,
+                     "configuration file %s is larger than %zu MiB", path, CONFIG_MAX_BYTES >> 20);
+  else if (ferror(f))
+    err = parry_fail(errstr, errstr_size, PARRY_ERR_IO, "could not read configuration file %s: %s",
+                     path, strerror(errno));
+  fclose(f);
+  if (err == PARRY_OK)
+    err = parry_config_load_yaml(cfg, b.data ? b.data : "", b.len, path, errstr, errstr_size);
+  parry_buf_free(&b);
   return err;
 }
 

@@ -1,19 +1,20 @@
 /* The connectors YAML: targets, actions, threat intel, GeoIP, exec policy.
  *
- * The file is read once at start into json-c (libyaml document API), then
- * into plain structs. Secrets are resolved here (`password_env`,
- * `token_file`, ...) so that a missing one stops the start-up, and every
- * secret value is remembered for masking. */
+ * The file is read once at start into json-c (through the shared YAML tree
+ * reader, parry/yaml_tree.h), then into plain structs. Secrets are resolved
+ * here (`password_env`, `token_file`, ...) so that a missing one stops the
+ * start-up, and every secret value is remembered for masking. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "connectors/conn_internal.h"
+#include "parry/arena.h"
 #include "parry/mem.h"
+#include "parry/yaml_tree.h"
 
 void parry_conn_limits_default(parry_conn_limits_t *l) {
   l->timeout_ns = 10LL * 1000000000;
@@ -27,10 +28,24 @@ void parry_conn_limits_default(parry_conn_limits_t *l) {
 
 /* ---- YAML -> json-c ---- */
 
-static struct json_object *yaml_scalar(const yaml_node_t *n) {
-  const char *s = (const char *)n->data.scalar.value;
-  size_t len = n->data.scalar.length;
-  if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+/* Through the shared tree reader (parry/yaml_tree.h): aliases are refused
+ * there, so a small file cannot expand into a huge tree ("billion laughs"),
+ * and these caps stop a broken file early. A real connectors file is a few
+ * levels deep (action bodies add a few more) and a few thousand nodes. */
+#define CONN_YAML_MAX_DEPTH 64
+#define CONN_YAML_MAX_NODES 200000
+static const parry_yaml_options_t conn_yaml = {
+    .max_depth = CONN_YAML_MAX_DEPTH,
+    .max_nodes = CONN_YAML_MAX_NODES,
+};
+
+/* This file's own scalar resolution, not the reader's: only plain scalars
+ * are typed, and only null ("", ~, null), true, false and decimal integers
+ * that fit int64 (tags are ignored; True, 0x1F or +5 stay strings). */
+static struct json_object *yaml_scalar(const parry_yaml_node_t *n) {
+  const char *s = n->text;
+  size_t len = n->len;
+  if (n->style == PARRY_YAML_PLAIN) {
     if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0) return NULL;
     if (strcmp(s, "true") == 0) return json_object_new_boolean(1);
     if (strcmp(s, "false") == 0) return json_object_new_boolean(0);
@@ -43,28 +58,27 @@ static struct json_object *yaml_scalar(const yaml_node_t *n) {
   return json_object_new_string_len(s, (int)len);
 }
 
-static struct json_object *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth) {
-  if (!n || depth > 64) return NULL;
-  switch (n->type) {
-  case YAML_SCALAR_NODE: return yaml_scalar(n);
-  case YAML_SEQUENCE_NODE: {
+/* Recursion is bounded by CONN_YAML_MAX_DEPTH. Keys that are not scalars are
+ * skipped; a key given twice keeps its last value. */
+static struct json_object *yaml_to_json(const parry_yaml_node_t *n) {
+  switch (n->kind) {
+  case PARRY_YAML_SCALAR: return yaml_scalar(n);
+  case PARRY_YAML_SEQUENCE: {
     struct json_object *a = json_object_new_array();
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
-      json_object_array_add(a, yaml_to_json(doc, yaml_document_get_node(doc, *it), depth + 1));
+    for (size_t i = 0; i < n->n; i++) json_object_array_add(a, yaml_to_json(n->items[i]));
     return a;
   }
-  case YAML_MAPPING_NODE: {
+  case PARRY_YAML_MAPPING: {
     struct json_object *o = json_object_new_object();
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-      yaml_node_t *k = yaml_document_get_node(doc, p->key);
-      if (!k || k->type != YAML_SCALAR_NODE) continue;
-      json_object_object_add(o, (const char *)k->data.scalar.value,
-                             yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1));
+    for (size_t i = 0; i < n->n; i++) {
+      const parry_yaml_node_t *k = n->items[2 * i];
+      if (k->kind != PARRY_YAML_SCALAR) continue;
+      json_object_object_add(o, k->text, yaml_to_json(n->items[2 * i + 1]));
     }
     return o;
   }
-  default: return NULL;
   }
+  return NULL;
 }
 
 /* ---- durations and sizes ---- */
@@ -532,21 +546,26 @@ parry_conn_config_t *parry_conn_config_parse(const char *yaml, size_t len, const
   if (limits) cfg->limits = *limits;
   else parry_conn_limits_default(&cfg->limits);
   if (!yaml || len == 0) return cfg;
-  yaml_parser_t parser;
-  yaml_document_t doc;
-  yaml_parser_initialize(&parser);
-  yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-  if (!yaml_parser_load(&parser, &doc)) {
-    parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "%s:%zu:%zu: %s", name,
-               parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-               parser.problem ? parser.problem : "invalid YAML");
-    yaml_parser_delete(&parser);
+  parry_arena_t arena = PARRY_ARENA_INIT;
+  parry_yaml_docs_t docs;
+  parry_yaml_error_t ye;
+  bool parsed = parry_yaml_parse(&arena, yaml, len, &conn_yaml, &docs, &ye);
+  if (parsed && docs.n_docs > 1) {
+    /* A second document would be targets and actions silently ignored. */
+    parsed = false;
+    ye.line = docs.docs[1]->line;
+    ye.column = docs.docs[1]->column;
+    snprintf(ye.msg, sizeof ye.msg, "a second YAML document; the connectors file holds one");
+  }
+  struct json_object *root = parsed && docs.n_docs ? yaml_to_json(docs.docs[0]) : NULL;
+  free(docs.docs);
+  parry_arena_free(&arena);
+  if (!parsed) {
+    parry_fail(errstr, errstr_size, PARRY_ERR_INVALID, "%s:%u:%u: %s", name, ye.line, ye.column,
+               ye.msg);
     parry_conn_config_destroy(cfg);
     return NULL;
   }
-  struct json_object *root = yaml_to_json(&doc, yaml_document_get_root_node(&doc), 0);
-  yaml_document_delete(&doc);
-  yaml_parser_delete(&parser);
   ctx_t c = {cfg, name, errstr, errstr_size};
   parry_err_t err = parse_root(&c, root);
   json_object_put(root);

@@ -62,6 +62,12 @@ void parry_config_destroy(parry_config_t *cfg); /* accepts NULL */
  * after the faulty entry is applied and errstr names key and source. */
 parry_err_t parry_config_load_file(parry_config_t *cfg, const char *path,
                                    char *errstr, size_t errstr_size);
+/* The same for a file's text already in memory (text[0..len), no NUL
+ * needed); `path` names it in sources and errors. One YAML document; aliases,
+ * nesting deeper than 32 and more than 100000 nodes are refused with
+ * PATH:LINE:COLUMN. */
+parry_err_t parry_config_load_yaml(parry_config_t *cfg, const char *text, size_t len,
+                                   const char *path, char *errstr, size_t errstr_size);
 /* envp: NULL-terminated "NAME=value" strings (environ). Variables outside the
  * PARRY_ prefix are ignored; PARRY_CONFIG and PARRY_TESTDATA are not settings. */
 parry_err_t parry_config_load_env(parry_config_t *cfg, char *const *envp,
