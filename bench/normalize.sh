@@ -6,6 +6,7 @@
 # then the ratios, and peak memory at two input sizes (it must stay flat).
 #
 #   bench/normalize.sh [LINES]      (default 2,000,000)
+#   INSTR=1 bench/normalize.sh      also instructions per line (valgrind)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${BUILD_DIR:-$root/build}/bin
@@ -62,6 +63,27 @@ fi
 echo
 [[ -n $r_ln ]] && printf 'ratio parry NDJSON / lognormalizer:   %6.1fx  (target >= 3x)\n' "$(echo "$r_json / $r_ln" | bc -l)"
 [[ -n $r_f2b ]] && printf 'ratio parry NDJSON / fail2ban-regex:  %6.1fx  (target >= 50x)\n' "$(echo "$r_json / $r_f2b" | bc -l)"
+
+# Instructions per line (callgrind, indifferent to load), on a 200,000-line
+# slice: the figure to compare across changes on a busy machine.
+#   INSTR=1 bench/normalize.sh [LINES]
+if [[ ${INSTR:-0} == 1 ]] && command -v valgrind >/dev/null; then
+  slice=$work/sshd-200k.log
+  head -n 200000 "$log" > "$slice"
+  n=$(wc -l < "$slice")
+  ipl() {
+    local out=$work/callgrind.out
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$bin/parry" normalize "$@" "$slice" \
+      >/dev/null 2>&1
+    callgrind_annotate "$out" | awk -v n="$n" '/PROGRAM TOTALS/ {gsub(",", "", $1); printf "%.0f", $1 / n; exit}'
+    rm -f "$out"
+  }
+  echo
+  printf '%-44s %12s instructions/line\n' "parry normalize --format syslog (NDJSON)" "$(ipl --format syslog)"
+  printf '%-44s %12s instructions/line\n' "parry normalize (auto-detect, NDJSON)" "$(ipl)"
+  printf '%-44s %12s instructions/line\n' "parry normalize --output protobuf (Event)" \
+    "$(ipl --format syslog --output protobuf)"
+fi
 
 half=$work/sshd-half.log
 head -n $((lines / 2)) "$log" > "$half"

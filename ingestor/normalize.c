@@ -10,6 +10,7 @@
 
 struct parry_normalizer {
   const parry_parser_t *forced; /* NULL: detect per record */
+  size_t forced_index;          /* its place in parry_parsers */
   parry_parse_config_t parse;
   char *json_mapping;
   char *json_timestamp_field;
@@ -43,6 +44,7 @@ parry_err_t parry_normalizer_new(const parry_config_t *cfg, const char *format,
   }
   parry_normalizer_t *n = parry_xnew(parry_normalizer_t, 1);
   n->forced = forced;
+  while (forced && parry_parsers[n->forced_index] != forced) n->forced_index++;
   n->parse.syslog_time.utc_offset_s = (int32_t)parry_config_int(cfg, "time.syslog_utc_offset");
   n->parse.syslog_time.max_future_ns =
       parry_config_int(cfg, "time.syslog_max_future") * 1000000LL;
@@ -91,17 +93,20 @@ void parry_stream_destroy(parry_stream_t *s) {
 
 const parry_stream_counts_t *parry_stream_counts(const parry_stream_t *s) { return &s->counts; }
 
-static size_t parser_index(const parry_parser_t *parser) {
-  size_t i = 0;
-  while (parry_parsers[i] != parser) i++;
-  return i;
+/* The stream state of parry_parsers[i], created on first use. */
+static void *state_at(parry_stream_t *s, size_t i) {
+  const parry_parser_t *parser = parry_parsers[i];
+  if (!parser->stream_new) return NULL;
+  if (!s->states[i]) s->states[i] = parser->stream_new(&s->n->parse);
+  return s->states[i];
 }
 
 static void *state_of(parry_stream_t *s, const parry_parser_t *parser) {
   if (!parser->stream_new) return NULL;
-  size_t i = parser_index(parser);
-  if (!s->states[i]) s->states[i] = parser->stream_new(&s->n->parse);
-  return s->states[i];
+  if (parser == s->n->forced) return state_at(s, s->n->forced_index);
+  size_t i = 0;
+  while (parry_parsers[i] != parser) i++;
+  return state_at(s, i);
 }
 
 static void on_event(void *opaque, Parry__V1__Event *ev) {
@@ -152,9 +157,14 @@ static bool parse_json_value(parry_stream_t *s, parry_parse_t *p, json_object *o
 static bool parse_text(parry_stream_t *s, parry_parse_t *p, const char *rec, size_t len,
                        char *why, size_t why_size) {
   const parry_parser_t *parser = s->n->forced;
-  if (!parser) {
-    for (const parry_parser_t *const *c = parry_parsers; *c && !parser; c++)
-      if ((*c)->detect_text && (*c)->detect_text(state_of(s, *c), rec, len)) parser = *c;
+  void *state = NULL;
+  if (parser) {
+    state = state_at(s, s->n->forced_index);
+  } else {
+    for (size_t i = 0; parry_parsers[i] && !parser; i++) {
+      const parry_parser_t *c = parry_parsers[i];
+      if (c->detect_text && c->detect_text(state = state_at(s, i), rec, len)) parser = c;
+    }
   }
   if (!parser) {
     snprintf(why, why_size, "no parser recognises this record");
@@ -164,7 +174,7 @@ static bool parse_text(parry_stream_t *s, parry_parse_t *p, const char *rec, siz
     snprintf(why, why_size, "format %s does not read text records", parser->name);
     return false;
   }
-  p->stream_state = state_of(s, parser);
+  p->stream_state = state;
   char err[512];
   err[0] = '\0'; /* not = "": that zeroes all 512 bytes per record */
   if (parser->parse_text(p, rec, len, err, sizeof err) != PARRY_OK) {

@@ -124,7 +124,8 @@ static int slot_of(const char *key) {
   case 'l': s = SLOT_LOGSOURCE; break;
   default: return SLOT_NONE;
   }
-  return strcmp(slots[s].key, key) == 0 ? s : SLOT_NONE;
+  /* the second byte rules out most of the rest ("ssh", "pam", "syslog") */
+  return slots[s].key[1] == key[1] && strcmp(slots[s].key, key) == 0 ? s : SLOT_NONE;
 }
 
 /* lit is ",\"key\":": the key's length without a strlen. */
@@ -634,8 +635,494 @@ void codec_w_event(codec_writer_t *w, const Parry__V1__Event *ev, const codec_pa
   codec_w_lit(w, "}");
 }
 
+/* ---- the fast writer ----
+ *
+ * parry_event_to_json runs for every event the normalizer writes, and the
+ * general writer above (tables walked per member, a path frame and an error
+ * check per value, every append bounds-checked on its own) cost as much as
+ * parsing the line. The fast writer lays out the same bytes through a
+ * cursor kept in a register (each step takes it and returns it, NULL when it
+ * gives up), with the members open-coded and their key literals fixed.
+ *
+ * Room: every step that writes a string, and every typed object, first
+ * makes sure FW_SLACK bytes stay free after it, so the short fixed parts
+ * between them (keys, braces, integers: far fewer than FW_SLACK bytes
+ * within one typed object) are written without checks. Generic values
+ * check for each piece.
+ *
+ * It makes the same checks as the general writer (duplicate keys, keys in
+ * `fields` that collide with typed ones, UTF-8, time range, ports) but does
+ * not describe what it finds: on anything it does not handle -- an error of
+ * any kind, a value without a kind, nesting past FW_MAX_DEPTH, the buffer's
+ * cap -- it gives up, and parry_event_to_json starts over with the general
+ * writer, which writes the identical bytes or names the error. */
+
+typedef struct {
+  parry_buf_t *b;
+  char *end; /* the end of the room: writes stay below it */
+} fw_t;
+
+enum { FW_MAX_DEPTH = 32, FW_PAIRWISE = 8, FW_SLOTS_KEPT = 64, FW_SLACK = 1024 };
+
+/* Room for n more bytes at o, growing the buffer: the new cursor, or NULL
+ * at the cap. */
+static char *fw_grow(fw_t *f, char *o, size_t n) {
+  parry_buf_t *b = f->b;
+  b->len = (size_t)(o - b->data);
+  /* Ask for more than needed: growth is rare once the buffer is warm. */
+  if (parry_buf_reserve(b, n + 4096) != PARRY_OK) return NULL;
+  f->end = b->data + b->alloc - 1; /* the terminator's byte */
+  if (b->cap && (size_t)(f->end - b->data) > b->cap) f->end = b->data + b->cap;
+  o = b->data + b->len;
+  return (size_t)(f->end - o) >= n ? o : NULL;
+}
+
+static inline __attribute__((always_inline)) char *fw_room(fw_t *f, char *o, size_t n) {
+  return (size_t)(f->end - o) >= n ? o : fw_grow(f, o, n);
+}
+
+/* A key literal of constant length n, without its comma when first. Within
+ * the slack: no check. */
+#define FW_LIT(o, first, lit) fw_lit((o), (first), (lit), sizeof(lit) - 1)
+static inline __attribute__((always_inline)) char *fw_lit(char *o, bool *first, const char *lit,
+                                                           size_t n) {
+  if (*first) {
+    *first = false;
+    memcpy(o, lit + 1, n - 1);
+    return o + n - 1;
+  }
+  memcpy(o, lit, n);
+  return o + n;
+}
+
+/* A slot's key from its table literal (KEY_LIT_SIZE bytes, the tail
+ * overwritten later): one fixed-size copy, within the slack. */
+static inline char *fw_slot_key(char *o, bool *first, const slot_t *t) {
+  size_t skip = *first ? 1 : 0;
+  *first = false;
+  memcpy(o, t->lit + skip, KEY_LIT_SIZE - 1);
+  return o + t->lit_len - skip;
+}
+
+/* s[0..len), len > 32: copied to out when none of it needs escaping or a
+ * UTF-8 check (16 bytes a step, the last step overlapping), else false; out
+ * may hold part of it either way. Never reads outside s[0..len). */
+static bool fw_copy_plain_long(char *out, const char *s, size_t len) {
+#if defined(__SSE2__)
+  if (len <= 32) return false;
+  size_t i = 0;
+  for (; i + 16 < len; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    if (parry_json_special_mask_(v)) return false;
+    _mm_storeu_si128((__m128i *)(void *)(out + i), v);
+  }
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + len - 16));
+  if (parry_json_special_mask_(v)) return false;
+  _mm_storeu_si128((__m128i *)(void *)(out + len - 16), v);
+  return true;
+#else
+  (void)out;
+  (void)s;
+  (void)len;
+  return false;
+#endif
+}
+
+/* s (may be NULL: "") as a JSON string, quotes included, then `tail` (0:
+ * nothing; a key's ':'), leaving FW_SLACK bytes of room. Plain text is
+ * copied as it is; anything that needs escaping or a UTF-8 check takes the
+ * general escaper, the general writer's. */
+static char *fw_str_slow(fw_t *f, char *o, const char *s, char tail) {
+  if (!s) s = "";
+  size_t len = strlen(s);
+  if (!(o = fw_room(f, o, len + 3 + FW_SLACK))) return NULL;
+  if (len == 0 || parry_json_copy_plain_short(o + 1, s, len) ||
+      fw_copy_plain_long(o + 1, s, len)) {
+    o[0] = '"';
+    o[len + 1] = '"';
+    o[len + 2] = tail;
+    return o + len + 2 + (tail != 0);
+  }
+  parry_buf_t *b = f->b;
+  b->len = (size_t)(o - b->data);
+  if (parry_buf_append_json_quoted_strict(b, s, len) != PARRY_OK) return NULL;
+  f->end = b->data + b->alloc - 1;
+  if (b->cap && (size_t)(f->end - b->data) > b->cap) f->end = b->data + b->cap;
+  o = b->data + b->len;
+  if (!(o = fw_room(f, o, 1 + FW_SLACK))) return NULL;
+  if (tail) *o++ = tail;
+  return o;
+}
+
+/* Inline, the common case: a short plain string (most names, keywords and
+ * keys), with room: copied straight in. */
+static inline __attribute__((always_inline)) char *fw_str_tail(fw_t *f, char *o, const char *s,
+                                                                char tail) {
+  if (s && (size_t)(f->end - o) >= 35 + FW_SLACK) {
+    size_t len = strlen(s);
+    if (parry_json_copy_plain_short(o + 1, s, len)) { /* 1..32 plain bytes */
+      o[0] = '"';
+      o[len + 1] = '"';
+      o[len + 2] = tail;
+      return o + len + 2 + (tail != 0);
+    }
+  }
+  return fw_str_slow(f, o, s, tail);
+}
+
+#define fw_str(f, o, s) fw_str_tail((f), (o), (s), 0)
+
+/* ",\"key\":" for a key from `fields`: validated and escaped as a string. */
+static inline __attribute__((always_inline)) char *fw_key(fw_t *f, char *o, bool *first,
+                                                           const char *key) {
+  if (!*first) *o++ = ','; /* within the slack */
+  *first = false;
+  return fw_str_tail(f, o, key, ':');
+}
+
+/* Integers, within the slack. */
+static inline char *fw_uint(char *o, uint64_t v) {
+  char buf[24];
+  size_t i = sizeof buf;
+  do {
+    buf[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  memcpy(o, buf + i, sizeof buf - i);
+  return o + sizeof buf - i;
+}
+
+static inline char *fw_int(char *o, int64_t v) {
+  if (v >= 0) return fw_uint(o, (uint64_t)v);
+  *o++ = '-';
+  return fw_uint(o, (uint64_t)0 - (uint64_t)v);
+}
+
+/* Whether a map (not NULL) can be written: each entry with a key and a
+ * value, no key twice and none of `reserved` (NULL-terminated, or NULL).
+ * Maps of up to FW_PAIRWISE entries are checked as fw_entries writes them;
+ * this is for the top of `fields`, whose keys are looked at first. */
+static bool fw_map_ok(const Parry__V1__ValueMap *m, const char *const *reserved) {
+  size_t n = m->n_entries;
+  for (size_t i = 0; i < n; i++) {
+    const Parry__V1__Entry *e = m->entries[i];
+    if (!e || !e->key || !e->value) return false;
+    /* Small maps (nearly all) pairwise; larger ones hashed, below. */
+    for (size_t j = 0; n <= FW_PAIRWISE && j < i; j++)
+      if (m->entries[j]->key[0] == e->key[0] && strcmp(m->entries[j]->key, e->key) == 0)
+        return false;
+    for (size_t r = 0; reserved && reserved[r]; r++)
+      if (reserved[r][0] == e->key[0] && strcmp(reserved[r], e->key) == 0) return false;
+  }
+  const char *dup;
+  return n <= FW_PAIRWISE || !codec_map_has_duplicate(m, &dup);
+}
+
+static char *fw_value(fw_t *f, char *o, const Parry__V1__Value *v, int depth);
+
+/* A map's entries, without braces, checked on the way as fw_map_ok checks
+ * (a map found wrong halfway is given up like any other: nothing written
+ * counts). `checked`: fw_map_ok has seen it already. */
+static char *fw_entries(fw_t *f, char *o, const Parry__V1__ValueMap *m, bool *first, int depth,
+                        const char *const *reserved, bool checked) {
+  size_t n = m->n_entries;
+  if (!checked && n > FW_PAIRWISE && !fw_map_ok(m, reserved)) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const Parry__V1__Entry *e = m->entries[i];
+    if (!checked && n <= FW_PAIRWISE) {
+      if (!e || !e->key || !e->value) return NULL;
+      for (size_t j = 0; j < i; j++)
+        if (m->entries[j]->key[0] == e->key[0] && strcmp(m->entries[j]->key, e->key) == 0)
+          return NULL;
+      for (size_t r = 0; reserved && reserved[r]; r++)
+        if (reserved[r][0] == e->key[0] && strcmp(reserved[r], e->key) == 0) return NULL;
+    }
+    if (!(o = fw_key(f, o, first, e->key))) return NULL;
+    const Parry__V1__Value *v = e->value;
+    /* Strings and booleans, the usual leaves, without a call. */
+    if (v->kind_case == PARRY__V1__VALUE__KIND_STRING_VALUE) {
+      o = fw_str(f, o, v->string_value);
+    } else if (v->kind_case == PARRY__V1__VALUE__KIND_BOOL_VALUE) {
+      memcpy(o, v->bool_value ? "true" : "false", v->bool_value ? 4 : 5); /* within the slack */
+      o += v->bool_value ? 4 : 5;
+    } else {
+      o = fw_value(f, o, v, depth);
+    }
+    if (!o) return NULL;
+  }
+  return o;
+}
+
+/* Any Value; depth is that of its container, as the general writer counts. */
+static char *fw_value(fw_t *f, char *o, const Parry__V1__Value *v, int depth) {
+  if (!v || !(o = fw_room(f, o, 64 + FW_SLACK))) return NULL;
+  switch (v->kind_case) {
+  case PARRY__V1__VALUE__KIND_STRING_VALUE: return fw_str(f, o, v->string_value);
+  case PARRY__V1__VALUE__KIND_INT_VALUE: return fw_int(o, v->int_value);
+  case PARRY__V1__VALUE__KIND_BOOL_VALUE:
+    memcpy(o, v->bool_value ? "true" : "false", v->bool_value ? 4 : 5);
+    return o + (v->bool_value ? 4 : 5);
+  case PARRY__V1__VALUE__KIND_NULL_VALUE:
+    memcpy(o, "null", 4);
+    return o + 4;
+  case PARRY__V1__VALUE__KIND_DOUBLE_VALUE: {
+    if (!isfinite(v->double_value)) return NULL;
+    char buf[32];
+    size_t n = codec_format_double(v->double_value, buf);
+    memcpy(o, buf, n);
+    return o + n;
+  }
+  case PARRY__V1__VALUE__KIND_NUMBER_TEXT: {
+    const char *t = v->number_text ? v->number_text : "";
+    size_t n = strlen(t);
+    if (!codec_number_valid(t, n) || !(o = fw_room(f, o, n + FW_SLACK))) return NULL;
+    memcpy(o, t, n);
+    return o + n;
+  }
+  case PARRY__V1__VALUE__KIND_MAP_VALUE: {
+    const Parry__V1__ValueMap *m = v->map_value;
+    bool first = true;
+    if (depth >= FW_MAX_DEPTH) return NULL;
+    *o++ = '{';
+    if (m && !(o = fw_entries(f, o, m, &first, depth + 1, NULL, false))) return NULL;
+    *o++ = '}'; /* within the slack the last step left */
+    return o;
+  }
+  case PARRY__V1__VALUE__KIND_LIST_VALUE: {
+    const Parry__V1__ValueList *l = v->list_value;
+    if (depth >= FW_MAX_DEPTH) return NULL;
+    *o++ = '[';
+    for (size_t i = 0; l && i < l->n_items; i++) {
+      if (i) *o++ = ',';
+      if (!(o = fw_value(f, o, l->items[i], depth + 1))) return NULL;
+    }
+    *o++ = ']';
+    return o;
+  }
+  default: return NULL; /* unset or unknown: the general writer names it */
+  }
+}
+
+/* The untyped leftovers of typed object t, whose typed members are
+ * written: `extra` must be a map, none of its keys a typed member that is
+ * set (w_typed_object's errors). Its entries follow the members. */
+static char *fw_rest(fw_t *f, char *o, const Parry__V1__Event *ev, const slot_t *t,
+                     const Parry__V1__Entry *extra, bool *inner_first) {
+  const Parry__V1__Value *rest = extra->value;
+  if (rest->kind_case != PARRY__V1__VALUE__KIND_MAP_VALUE) return NULL;
+  const Parry__V1__ValueMap *m = rest->map_value;
+  if (!m) return o;
+  const void *base = base_of(ev, t);
+  const char *written[16];
+  size_t n_written = 0;
+  for (size_t i = 0; base && i < t->n_members; i++)
+    if (member_set(base, &t->members[i])) written[n_written++] = t->members[i].key;
+  written[n_written] = NULL;
+  return fw_entries(f, o, m, inner_first, 2, written, false);
+}
+
+static char *fw_strs(fw_t *f, char *o, char *const *arr, size_t n) {
+  *o++ = '[';
+  for (size_t k = 0; k < n && o; k++) {
+    if (k) *o++ = ',';
+    o = fw_str(f, o, arr[k]);
+  }
+  if (o) *o++ = ']';
+  return o;
+}
+
+/* Typed members, open-coded in table order (the tables above are the
+ * reference: the general writer and the reader walk them). Each writes
+ * ",\"key\":value" when the member is set; `in` is true until one is. */
+#define FW_STR_MEMBER(lit, val)                                                 \
+  do {                                                                          \
+    const char *s_ = (val);                                                     \
+    if (s_ && *s_) {                                                            \
+      o = FW_LIT(o, &in, ",\"" lit "\":");                                      \
+      if (!(o = fw_str(f, o, s_))) return NULL;                                 \
+    }                                                                           \
+  } while (0)
+#define FW_STRS_MEMBER(lit, arr, n)                                             \
+  do {                                                                          \
+    if (n) {                                                                    \
+      o = FW_LIT(o, &in, ",\"" lit "\":");                                      \
+      if (!(o = fw_strs(f, o, (arr), (n)))) return NULL;                        \
+    }                                                                           \
+  } while (0)
+#define FW_PORT_MEMBER(lit, val)                                                \
+  do {                                                                          \
+    uint32_t p_ = (val);                                                        \
+    if (p_) {                                                                   \
+      if (p_ > 65535) return NULL;                                              \
+      o = fw_uint(FW_LIT(o, &in, ",\"" lit "\":"), p_);                         \
+    }                                                                           \
+  } while (0)
+#define FW_I64_MEMBER(lit, has, val)                                            \
+  do {                                                                          \
+    if (has) o = fw_int(FW_LIT(o, &in, ",\"" lit "\":"), (val));                \
+  } while (0)
+
+/* The members of slot s, after o; *in_first as `in` above. */
+static inline __attribute__((always_inline)) char *fw_members(fw_t *f, char *o,
+                                                               const Parry__V1__Event *ev, int s,
+                                                               bool *in_first) {
+  bool in = *in_first;
+  switch (s) {
+  case SLOT_EVENT:
+    FW_STR_MEMBER("id", ev->id);
+    FW_STR_MEMBER("kind", ev->event_kind);
+    FW_STRS_MEMBER("category", ev->event_category, ev->n_event_category);
+    FW_STRS_MEMBER("type", ev->event_type, ev->n_event_type);
+    FW_STR_MEMBER("action", ev->event_action);
+    FW_STR_MEMBER("outcome", ev->event_outcome);
+    FW_STR_MEMBER("dataset", ev->event_dataset);
+    FW_I64_MEMBER("severity", ev->has_event_severity, ev->event_severity);
+    break;
+  case SLOT_SOURCE:
+    FW_STR_MEMBER("ip", ev->source_ip);
+    FW_PORT_MEMBER("port", ev->source_port);
+    break;
+  case SLOT_DESTINATION:
+    FW_STR_MEMBER("ip", ev->destination_ip);
+    FW_PORT_MEMBER("port", ev->destination_port);
+    break;
+  case SLOT_USER: FW_STR_MEMBER("name", ev->user_name); break;
+  case SLOT_HOST: FW_STR_MEMBER("name", ev->host_name); break;
+  case SLOT_PROCESS:
+    FW_STR_MEMBER("name", ev->process_name);
+    FW_I64_MEMBER("pid", ev->has_process_pid, ev->process_pid);
+    FW_STR_MEMBER("command_line", ev->process_command_line);
+    break;
+  case SLOT_LOGSOURCE:
+    if (ev->logsource) {
+      FW_STR_MEMBER("product", ev->logsource->product);
+      FW_STR_MEMBER("service", ev->logsource->service);
+      FW_STR_MEMBER("category", ev->logsource->category);
+    }
+    break;
+  }
+  *in_first = in;
+  return o;
+}
+
+/* One typed object (event, source, ...) with its untyped leftovers from
+ * `extra`, as w_typed_object writes it: "key":{members, leftovers} when a
+ * member is set, else the leftovers as they are, else nothing. */
+static inline __attribute__((always_inline)) char *fw_typed_object(
+    fw_t *f, char *o, const Parry__V1__Event *ev, int s, const Parry__V1__Entry *extra,
+    bool *first) {
+  const slot_t *t = &slots[s];
+  if (!(o = fw_room(f, o, FW_SLACK))) return NULL;
+  size_t mark = (size_t)(o - f->b->data); /* an offset: the buffer may move */
+  bool was_first = *first, in = true;
+  o = fw_slot_key(o, first, t);
+  *o++ = '{';
+  if (!(o = fw_members(f, o, ev, s, &in))) return NULL;
+  if (in) { /* no member set: take the key back */
+    *first = was_first;
+    o = f->b->data + mark;
+    if (!extra) return o;
+    return fw_value(f, fw_slot_key(o, first, t), extra->value, 1);
+  }
+  if (extra && !(o = fw_rest(f, o, ev, t, extra, &in))) return NULL;
+  *o++ = '}';
+  return o;
+}
+
+/* @timestamp or message: the typed value, or else the entry of `fields`
+ * under that key, never both (the general writer's error). */
+static inline __attribute__((always_inline)) char *fw_scalar_slot(
+    fw_t *f, char *o, const Parry__V1__Event *ev, int s, const Parry__V1__Entry *extra,
+    bool *first) {
+  const slot_t *t = &slots[s];
+  bool typed = s == SLOT_TIMESTAMP ? ev->has_timestamp : ev->message && *ev->message;
+  if (typed && extra) return NULL;
+  if (!(o = fw_room(f, o, PARRY_TIME_MAX_LEN + FW_SLACK))) return NULL;
+  if (typed) {
+    o = fw_slot_key(o, first, t);
+    if (s == SLOT_TIMESTAMP) {
+      if (!codec_time_in_range(ev->timestamp_ns)) return NULL;
+      *o++ = '"';
+      o += codec_time_text(ev->timestamp_ns, o);
+      *o++ = '"';
+      return o;
+    }
+    return fw_str(f, o, ev->message);
+  }
+  if (extra) return fw_value(f, fw_slot_key(o, first, t), extra->value, 1);
+  return o;
+}
+
+/* The whole event, top level (not nested in a signal or alert), or false
+ * with the buffer's length where it was. */
+static bool fw_event(parry_buf_t *out, const Parry__V1__Event *ev) {
+  const Parry__V1__Entry *slot_entry[N_SLOTS] = {0};
+  const Parry__V1__ValueMap *fields = ev->fields;
+  unsigned char entry_slot[FW_SLOTS_KEPT]; /* each entry's slot (the first 64) */
+  size_t start = out->len;
+  if (fields) {
+    size_t n = fields->n_entries;
+    if (n > FW_PAIRWISE && !fw_map_ok(fields, NULL)) return false;
+    for (size_t i = 0; i < n; i++) {
+      const Parry__V1__Entry *e = fields->entries[i];
+      if (n <= FW_PAIRWISE) { /* fw_map_ok's checks, in the same pass */
+        if (!e || !e->key || !e->value) return false;
+        for (size_t j = 0; j < i; j++) {
+          const char *other = fields->entries[j]->key;
+          if (other[0] == e->key[0] && strcmp(other, e->key) == 0) return false;
+        }
+      }
+      const char *key = e->key;
+      int s = slot_of(key);
+      if (s == SLOT_NONE && key[0] == 's' && key[1] == 'c' && strcmp(key, "schema_version") == 0)
+        return false;
+      if (i < FW_SLOTS_KEPT) entry_slot[i] = (unsigned char)s;
+      if (s != SLOT_NONE) slot_entry[s] = fields->entries[i];
+    }
+  }
+  if (!out->data && parry_buf_reserve(out, 4096) != PARRY_OK) return false;
+  fw_t f = {out, out->data + out->alloc - 1};
+  if (out->cap && out->cap < out->alloc - 1) f.end = out->data + out->cap;
+  char *o = fw_room(&f, out->data + out->len, FW_SLACK);
+  if (!o) goto fail;
+  {
+    static const char head[] = "{\"schema_version\":";
+    memcpy(o, head, sizeof head - 1);
+    o = fw_uint(o + sizeof head - 1,
+                ev->schema_version ? ev->schema_version : PARRY_SCHEMA_VERSION);
+  }
+  bool first = false;
+  /* The slots in order, each a call with a constant slot, so that its
+   * member code is laid out for it. */
+  o = fw_scalar_slot(&f, o, ev, SLOT_TIMESTAMP, slot_entry[SLOT_TIMESTAMP], &first);
+  if (o) o = fw_typed_object(&f, o, ev, SLOT_EVENT, slot_entry[SLOT_EVENT], &first);
+  if (o) o = fw_typed_object(&f, o, ev, SLOT_SOURCE, slot_entry[SLOT_SOURCE], &first);
+  if (o) o = fw_typed_object(&f, o, ev, SLOT_DESTINATION, slot_entry[SLOT_DESTINATION], &first);
+  if (o) o = fw_typed_object(&f, o, ev, SLOT_USER, slot_entry[SLOT_USER], &first);
+  if (o) o = fw_typed_object(&f, o, ev, SLOT_HOST, slot_entry[SLOT_HOST], &first);
+  if (o) o = fw_typed_object(&f, o, ev, SLOT_PROCESS, slot_entry[SLOT_PROCESS], &first);
+  if (o) o = fw_scalar_slot(&f, o, ev, SLOT_MESSAGE, slot_entry[SLOT_MESSAGE], &first);
+  if (o) o = fw_typed_object(&f, o, ev, SLOT_LOGSOURCE, slot_entry[SLOT_LOGSOURCE], &first);
+  for (size_t i = 0; fields && i < fields->n_entries && o; i++) {
+    const Parry__V1__Entry *e = fields->entries[i];
+    if ((i < FW_SLOTS_KEPT ? entry_slot[i] : slot_of(e->key)) != SLOT_NONE) continue;
+    o = fw_key(&f, o, &first, e->key);
+    if (o) o = fw_value(&f, o, e->value, 1);
+  }
+  if (!o) goto fail;
+  *o++ = '}'; /* within the slack */
+  out->len = (size_t)(o - out->data);
+  out->data[out->len] = '\0';
+  return true;
+fail:
+  out->len = start;
+  if (out->data) out->data[start] = '\0';
+  return false;
+}
+
 parry_err_t parry_event_to_json(const Parry__V1__Event *ev, parry_buf_t *out, char *errstr,
                                 size_t errstr_size) {
+  if (fw_event(out, ev)) return PARRY_OK;
   codec_writer_t w;
   codec_writer_init(&w, out, errstr, errstr_size);
   codec_w_event(&w, ev, NULL, 0, false);

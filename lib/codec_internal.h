@@ -56,6 +56,8 @@ parry_err_t codec_json_string(struct json_object *o, const codec_path_t *p, cons
 parry_err_t codec_time_parse(struct json_object *o, const codec_path_t *p, int64_t *out,
                              char *errstr, size_t errstr_size);
 bool codec_time_in_range(int64_t ns);
+/* The RFC 3339 text of ns (in range) into out[PARRY_TIME_MAX_LEN]; its length. */
+size_t codec_time_text(int64_t ns, char *out);
 
 /* json-c value -> Value; depth is that of the enclosing container. */
 parry_err_t codec_value_from_json(struct json_object *o, const codec_path_t *p, int depth,

@@ -655,42 +655,52 @@ static char *put_frac(char *p, uint64_t v, int width) {
 }
 
 /* parry_time_format_rfc3339's text, with the date part ("YYYY-MM-DDT", the
- * costly civil-from-days step) kept per thread for the last day seen:
- * events come in time order, so it is nearly always the same day. The rest
- * is laid out here exactly as timefmt.c does; any other shape of date (a
- * year outside 0..9999) takes the full formatter. */
-static size_t time_text(int64_t ns, char *out) {
+ * costly civil-from-days step) kept per thread for the last day seen, and
+ * the whole "YYYY-MM-DDTHH:MM:SS" for the last second seen: events come in
+ * time order, so it is nearly always the same day and often the same
+ * second. The rest is laid out here exactly as timefmt.c does; any other
+ * shape of date (a year outside 0..9999) takes the full formatter. */
+size_t codec_time_text(int64_t ns, char *out) {
   static _Thread_local struct {
-    bool valid;
-    int64_t days;
+    bool valid, sec_valid;
+    int64_t days, secs;
     char date[11];
+    char sec[20]; /* "YYYY-MM-DDTHH:MM:SS" of secs */
   } day;
   int64_t secs = ns / PARRY_NS_PER_SEC, frac = ns % PARRY_NS_PER_SEC;
   if (frac < 0) {
     frac += PARRY_NS_PER_SEC;
     secs--;
   }
-  int64_t days = secs / 86400, rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    days--;
-  }
-  if (!day.valid || day.days != days) {
-    char tmp[PARRY_TIME_MAX_LEN];
-    size_t n = parry_time_format_rfc3339(days * 86400 * PARRY_NS_PER_SEC, tmp);
-    if (n != 20 || tmp[10] != 'T') return parry_time_format_rfc3339(ns, out);
-    memcpy(day.date, tmp, 11);
-    day.days = days;
-    day.valid = true;
-  }
   char *p = out;
-  memcpy(p, day.date, 11);
-  p += 11;
-  p = put2(p, (unsigned)(rem / 3600));
-  *p++ = ':';
-  p = put2(p, (unsigned)(rem / 60 % 60));
-  *p++ = ':';
-  p = put2(p, (unsigned)(rem % 60));
+  if (day.sec_valid && day.secs == secs) {
+    memcpy(p, day.sec, 19);
+    p += 19;
+  } else {
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+      rem += 86400;
+      days--;
+    }
+    if (!day.valid || day.days != days) {
+      char tmp[PARRY_TIME_MAX_LEN];
+      size_t n = parry_time_format_rfc3339(days * 86400 * PARRY_NS_PER_SEC, tmp);
+      if (n != 20 || tmp[10] != 'T') return parry_time_format_rfc3339(ns, out);
+      memcpy(day.date, tmp, 11);
+      day.days = days;
+      day.valid = true;
+    }
+    memcpy(p, day.date, 11);
+    p += 11;
+    p = put2(p, (unsigned)(rem / 3600));
+    *p++ = ':';
+    p = put2(p, (unsigned)(rem / 60 % 60));
+    *p++ = ':';
+    p = put2(p, (unsigned)(rem % 60));
+    memcpy(day.sec, out, 19);
+    day.secs = secs;
+    day.sec_valid = true;
+  }
   if (frac) {
     *p++ = '.';
     if (frac % 1000000 == 0) p = put_frac(p, (uint64_t)(frac / 1000000), 3);
@@ -710,7 +720,7 @@ void codec_w_time(codec_writer_t *w, int64_t ns, const codec_path_t *p) {
   }
   char buf[PARRY_TIME_MAX_LEN + 2];
   buf[0] = '"';
-  size_t n = time_text(ns, buf + 1);
+  size_t n = codec_time_text(ns, buf + 1);
   buf[n + 1] = '"';
   codec_w_raw(w, buf, n + 2);
 }

@@ -75,14 +75,18 @@ static bool valid_clock(unsigned hh, unsigned mi, unsigned ss) {
 
 /* False when the instant is outside what int64 nanoseconds hold (about
  * 1677-09-22 to 2262-04-11): multiplying would overflow. */
-static bool to_ns(int64_t y, unsigned mo, unsigned d, unsigned hh, unsigned mi, unsigned ss,
-                  int64_t frac_ns, int64_t offset_s, int64_t *out) {
-  int64_t secs = parry_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset_s;
+static bool secs_to_ns(int64_t secs, int64_t frac_ns, int64_t *out) {
   if (secs > INT64_MAX / PARRY_NS_PER_SEC || secs < INT64_MIN / PARRY_NS_PER_SEC ||
       (secs == INT64_MAX / PARRY_NS_PER_SEC && frac_ns > INT64_MAX % PARRY_NS_PER_SEC))
     return false;
   *out = secs * PARRY_NS_PER_SEC + frac_ns;
   return true;
+}
+
+static bool to_ns(int64_t y, unsigned mo, unsigned d, unsigned hh, unsigned mi, unsigned ss,
+                  int64_t frac_ns, int64_t offset_s, int64_t *out) {
+  int64_t secs = parry_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - offset_s;
+  return secs_to_ns(secs, frac_ns, out);
 }
 
 parry_err_t parry_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ns) {
@@ -210,6 +214,46 @@ parry_err_t parry_time_parse_syslog(const char *s, size_t len, const parry_syslo
     if (d > days_in_month(year, (unsigned)mo) ||
         !to_ns(year, (unsigned)mo, d, hh, mi, ss, frac, rule->utc_offset_s, out_ns))
       return PARRY_ERR_INVALID;
+  } else if (!(mo == 2 && d == 29)) {
+    /* The year rule below, with the day's start in the three candidate
+     * years kept per thread for the last (month, day, reference, rule):
+     * consecutive lines of a log share their day, and this was most of the
+     * cost of a line's time. Same arithmetic and range checks as to_ns. */
+    static _Thread_local struct {
+      bool valid;
+      int mo;
+      unsigned d;
+      int64_t reference_ns, max_future_ns;
+      int32_t utc_offset_s;
+      int64_t base[3]; /* days * 86400 - offset of the day in year-1, year, year+1 */
+    } day;
+    if (!day.valid || day.mo != mo || day.d != d || day.reference_ns != reference_ns ||
+        day.utc_offset_s != rule->utc_offset_s || day.max_future_ns != rule->max_future_ns) {
+      int64_t ref_local_days = (reference_ns / PARRY_NS_PER_SEC + rule->utc_offset_s) / 86400;
+      int64_t ref_year;
+      unsigned rm, rd;
+      civil_from_days(ref_local_days, &ref_year, &rm, &rd);
+      if (d > days_in_month(ref_year, (unsigned)mo)) return PARRY_ERR_INVALID;
+      for (int k = 0; k < 3; k++)
+        day.base[k] = parry_days_from_civil(ref_year - 1 + k, (unsigned)mo, d) * 86400 -
+                      (int64_t)rule->utc_offset_s;
+      day.mo = mo;
+      day.d = d;
+      day.reference_ns = reference_ns;
+      day.utc_offset_s = rule->utc_offset_s;
+      day.max_future_ns = rule->max_future_ns;
+      day.valid = true;
+    }
+    int64_t sod = (int64_t)hh * 3600 + mi * 60 + ss, t;
+    if (!secs_to_ns(day.base[1] + sod, frac, &t)) return PARRY_ERR_INVALID;
+    if (t - reference_ns > rule->max_future_ns) {
+      if (!secs_to_ns(day.base[0] + sod, frac, &t)) return PARRY_ERR_INVALID;
+    } else {
+      int64_t next;
+      if (secs_to_ns(day.base[2] + sod, frac, &next) && next - reference_ns <= rule->max_future_ns)
+        t = next;
+    }
+    *out_ns = t;
   } else {
     /* The reference's year in the configured zone, then the year rule. */
     int64_t ref_local_days = (reference_ns / PARRY_NS_PER_SEC + rule->utc_offset_s) / 86400;

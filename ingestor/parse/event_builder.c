@@ -108,8 +108,9 @@ static inline char *arena_copy(parry_arena_t *a, const char *s, size_t len) {
   return p;
 }
 
-char *parry_evb_text(parry_evb_t *b, const char *s, size_t len) {
-  if (len == (size_t)-1) len = strlen(s);
+/* Everything but the short plain texts: long ones, and any with a byte to
+ * replace. Out of line, so the short path saves no registers. */
+static __attribute__((noinline)) char *text_general(parry_evb_t *b, const char *s, size_t len) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i;
   /* Fast path: plain ASCII without NUL is copied as it is. */
@@ -131,6 +132,36 @@ char *parry_evb_text(parry_evb_t *b, const char *s, size_t len) {
   }
   out[o] = '\0';
   return out;
+}
+
+char *parry_evb_text(parry_evb_t *b, const char *s, size_t len) {
+  if (len == (size_t)-1) len = strlen(s);
+  /* Most texts (names, keys, addresses) are 4..16 bytes: checked and
+   * copied from the same two overlapping loads. */
+  if (len - 8 <= 8) {
+    uint64_t x, y;
+    memcpy(&x, s, 8);
+    memcpy(&y, s + len - 8, 8);
+    if (word_plain(x) && word_plain(y)) {
+      char *p = parry_arena_alloc(b->arena, len + 1);
+      memcpy(p, &x, 8);
+      memcpy(p + len - 8, &y, 8);
+      p[len] = '\0';
+      return p;
+    }
+  } else if (len - 4 < 4) {
+    uint32_t x, y;
+    memcpy(&x, s, 4);
+    memcpy(&y, s + len - 4, 4);
+    if (word_plain((uint64_t)x | (uint64_t)y << 32)) {
+      char *p = parry_arena_alloc(b->arena, len + 1);
+      memcpy(p, &x, 4);
+      memcpy(p + len - 4, &y, 4);
+      p[len] = '\0';
+      return p;
+    }
+  }
+  return text_general(b, s, len);
 }
 
 void parry_evb_init(parry_evb_t *b, parry_arena_t *arena) {
@@ -182,24 +213,25 @@ void parry_evb_set_severity(parry_evb_t *b, int64_t s) {
  * else. Same rules as glibc's inet_pton4, without the copy and the call:
  * nearly every sshd line names one, so it is on the hot path. */
 static bool plain_ipv4(const char *s, size_t len) {
-  unsigned octets = 0, value = 0;
-  bool digit = false;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    if (c >= '0' && c <= '9') {
-      if (digit && value == 0) return false; /* leading zero */
-      value = value * 10 + (unsigned)(c - '0');
-      if (value > 255) return false;
-      if (!digit && ++octets > 4) return false;
-      digit = true;
-    } else if (c == '.' && digit && octets < 4) {
-      digit = false;
-      value = 0;
-    } else {
-      return false;
+  if (len < 7 || len > 15) return false;
+  const char *p = s, *end = s + len;
+  for (int octet = 0; octet < 4; octet++) {
+    if (p == end || *p < '0' || *p > '9') return false;
+    unsigned v = (unsigned)(*p++ - '0');
+    if (p < end && *p >= '0' && *p <= '9') {
+      if (v == 0) return false; /* leading zero */
+      v = v * 10 + (unsigned)(*p++ - '0');
+      if (p < end && *p >= '0' && *p <= '9') {
+        v = v * 10 + (unsigned)(*p++ - '0');
+        if (v > 255) return false;
+      }
+    }
+    if (octet < 3) {
+      if (p == end || *p != '.') return false;
+      p++;
     }
   }
-  return octets == 4 && digit;
+  return p == end;
 }
 
 /* The canonical text of an IP address into out, or false. glibc's
@@ -234,10 +266,19 @@ static bool canonical_ip(const char *s, size_t len, char out[INET6_ADDRSTRLEN], 
   return false;
 }
 
-static bool set_address(parry_evb_t *b, char **ip_field, const char *object, const char *s,
-                        size_t len) {
+static Parry__V1__ValueMap *map_at_n(parry_evb_t *b, const char *path, size_t plen);
+
+static bool set_address(parry_evb_t *b, char **ip_field, const char *object, size_t object_len,
+                        const char *s, size_t len) {
   if (len == (size_t)-1) len = strlen(s);
-  parry_evb_value_str(b, parry_evb_map_put(b, parry_evb_map_at(b, object), "address", 7), s, len);
+  Parry__V1__Value *v = parry_evb_map_put(b, map_at_n(b, object, object_len), "address", 7);
+  parry_evb_value_str(b, v, s, len);
+  if (plain_ipv4(s, len)) {
+    /* Canonical as it is (see canonical_ip) and plain ASCII, so the
+     * address's copy serves both: arena text is never changed in place. */
+    *ip_field = v->string_value;
+    return true;
+  }
   char canon[INET6_ADDRSTRLEN];
   size_t canon_len;
   if (!canonical_ip(s, len, canon, &canon_len)) return false;
@@ -246,11 +287,11 @@ static bool set_address(parry_evb_t *b, char **ip_field, const char *object, con
 }
 
 bool parry_evb_set_source_address(parry_evb_t *b, const char *s, size_t len) {
-  return set_address(b, &b->ev->source_ip, "source", s, len);
+  return set_address(b, &b->ev->source_ip, "source", 6, s, len);
 }
 void parry_evb_set_source_port(parry_evb_t *b, uint32_t port) { b->ev->source_port = port; }
 bool parry_evb_set_destination_address(parry_evb_t *b, const char *s, size_t len) {
-  return set_address(b, &b->ev->destination_ip, "destination", s, len);
+  return set_address(b, &b->ev->destination_ip, "destination", 11, s, len);
 }
 void parry_evb_set_destination_port(parry_evb_t *b, uint32_t p) { b->ev->destination_port = p; }
 void parry_evb_set_user(parry_evb_t *b, const char *s, size_t len) { b->ev->user_name = text(b, s, len); }
@@ -310,20 +351,26 @@ Parry__V1__Value *parry_evb_map_put(parry_evb_t *b, Parry__V1__ValueMap *map, co
       return e->value;
     }
   }
-  /* Capacity doubles at powers of two: the arena cannot realloc in place. */
+  /* Capacity doubles at powers of two (4, 8, 16...): the arena cannot
+   * realloc in place. Maps are small: a loop, not a memcpy call. */
   size_t n = map->n_entries;
-  if (n == 0 || (n & (n - 1)) == 0) {
+  if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
     Parry__V1__Entry **grown = parry_arena_alloc(b->arena, (n ? 2 * n : 4) * sizeof *grown);
-    if (n) memcpy(grown, map->entries, n * sizeof *grown);
+    for (size_t i = 0; i < n; i++) grown[i] = map->entries[i];
     map->entries = grown;
   }
-  Parry__V1__Entry *e = parry_arena_alloc(b->arena, sizeof *e);
-  *e = einit;
-  e->key = parry_evb_text(b, key, key_len);
-  e->value = parry_arena_alloc(b->arena, sizeof *e->value);
-  *e->value = vinit;
-  map->entries[map->n_entries++] = e;
-  return e->value;
+  /* The entry and its value in one allocation (arena memory is never
+   * freed piece by piece). */
+  struct entry_value {
+    Parry__V1__Entry e;
+    Parry__V1__Value v;
+  } *ev = parry_arena_alloc(b->arena, sizeof *ev);
+  ev->e = einit;
+  ev->v = vinit;
+  ev->e.value = &ev->v;
+  ev->e.key = parry_evb_text(b, key, key_len);
+  map->entries[map->n_entries++] = &ev->e;
+  return &ev->v;
 }
 
 Parry__V1__ValueMap *parry_evb_value_map(parry_evb_t *b, Parry__V1__Value *v) {
@@ -358,6 +405,17 @@ Parry__V1__Value *parry_evb_list_append(parry_evb_t *b, Parry__V1__Value *list) 
   return v;
 }
 
+/* The map under key seg[0..len) of map, created (or made a map) as needed. */
+static Parry__V1__ValueMap *child_map(parry_evb_t *b, Parry__V1__ValueMap *map, const char *seg,
+                                      size_t len) {
+  for (size_t i = 0; i < map->n_entries; i++) {
+    Parry__V1__Entry *e = map->entries[i];
+    if (e->value->kind_case == PARRY__V1__VALUE__KIND_MAP_VALUE && key_is(e->key, seg, len))
+      return e->value->map_value;
+  }
+  return parry_evb_value_map(b, parry_evb_map_put(b, map, seg, len));
+}
+
 /* The map at path[0..plen), one dot-separated segment per level (an empty
  * segment is the key ""), created as needed. */
 static Parry__V1__ValueMap *map_at_n(parry_evb_t *b, const char *path, size_t plen) {
@@ -368,17 +426,7 @@ static Parry__V1__ValueMap *map_at_n(parry_evb_t *b, const char *path, size_t pl
     const char *seg = path + at;
     size_t len = 0;
     while (at + len < plen && seg[len] != '.') len++;
-    Parry__V1__Value *child = NULL;
-    for (size_t i = 0; i < map->n_entries && !child; i++) {
-      Parry__V1__Entry *e = map->entries[i];
-      if (e->value->kind_case == PARRY__V1__VALUE__KIND_MAP_VALUE && key_is(e->key, seg, len))
-        child = e->value;
-    }
-    if (!child) {
-      child = parry_evb_map_put(b, map, seg, len);
-      parry_evb_value_map(b, child);
-    }
-    map = child->map_value;
+    map = child_map(b, map, seg, len);
     at += len + 1; /* past the dot (or the end) */
   }
   return map;
@@ -390,12 +438,28 @@ Parry__V1__ValueMap *parry_evb_map_at(parry_evb_t *b, const char *path) {
 
 /* Split "a.b.c" into the map at "a.b" and the key "c". (A parent path is
  * cut at 255 bytes, as it always was.) */
-static Parry__V1__Value *put_path(parry_evb_t *b, const char *path) {
+static Parry__V1__Value *put_path_long(parry_evb_t *b, const char *path) {
   size_t n = strlen(path), dot = n;
   while (dot > 0 && path[dot - 1] != '.') dot--;
   if (dot == 0) return parry_evb_map_put(b, map_at_n(b, path, 0), path, n);
   size_t plen = dot - 1; /* the parent, without the last dot */
   return parry_evb_map_put(b, map_at_n(b, path, plen < 256 ? plen : 255), path + dot, n - dot);
+}
+
+/* The same in one pass forward, segment by segment with strchr. A path
+ * with a dot at byte 255 or later is left to put_path_long and its cut:
+ * the maps made so far lie before that and are the ones it makes first. */
+static Parry__V1__Value *put_path(parry_evb_t *b, const char *path) {
+  if (!b->ev->fields) b->ev->fields = new_map(b);
+  Parry__V1__ValueMap *map = b->ev->fields;
+  const char *seg = path;
+  for (;;) {
+    const char *dot = strchr(seg, '.');
+    if (!dot) return parry_evb_map_put(b, map, seg, strlen(seg));
+    if (dot - path >= 255) return put_path_long(b, path);
+    map = child_map(b, map, seg, (size_t)(dot - seg));
+    seg = dot + 1;
+  }
 }
 
 void parry_evb_field_str(parry_evb_t *b, const char *path, const char *s, size_t len) {

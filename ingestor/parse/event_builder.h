@@ -41,7 +41,8 @@ void parry_evb_set_dataset(parry_evb_t *b, const char *s, size_t len);
 void parry_evb_set_severity(parry_evb_t *b, int64_t severity);
 /* Sets source.ip when s is an IPv4/IPv6 address (returns true); otherwise
  * leaves source.ip unset and returns false. Either way source.address gets
- * the text (ECS: an address is an IP or a host name). */
+ * the text (ECS: an address is an IP or a host name). For a plain IPv4
+ * address both point at the same arena text (which nothing changes). */
 bool parry_evb_set_source_address(parry_evb_t *b, const char *s, size_t len);
 void parry_evb_set_source_port(parry_evb_t *b, uint32_t port);
 bool parry_evb_set_destination_address(parry_evb_t *b, const char *s, size_t len);

@@ -7,6 +7,10 @@
 #include "parry/mem.h"
 #include "parser.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Auto-detection tries these in order: specific formats before the generic
  * JSON parser, which accepts any object. */
 const parry_parser_t *const parry_parsers[] = {
@@ -106,6 +110,22 @@ static void event_id(const parry_parse_t *p, char out[33]) {
   uint64_t pos[2] = {p->record_seq, p->emitted};
   hash_bytes(&h, pos, sizeof pos);
   hash_bytes(&h, p->record, p->record_len);
+#if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* 32 hex digits from 16 bytes at once (the table loop below cost as much
+   * as a tenth of an event's parsing): high nibbles and low nibbles
+   * interleaved, then '0'..'9' or 'a'..'f' each. Same text as the loop. */
+  uint64_t be[2] = {__builtin_bswap64(h.a), __builtin_bswap64(h.b)};
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)be);
+  __m128i mask = _mm_set1_epi8(0x0f);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), mask), lo = _mm_and_si128(v, mask);
+  __m128i d1 = _mm_unpacklo_epi8(hi, lo), d2 = _mm_unpackhi_epi8(hi, lo);
+  const __m128i nine = _mm_set1_epi8(9), zero = _mm_set1_epi8('0'),
+                gap = _mm_set1_epi8('a' - '0' - 10);
+  d1 = _mm_add_epi8(_mm_add_epi8(d1, zero), _mm_and_si128(_mm_cmpgt_epi8(d1, nine), gap));
+  d2 = _mm_add_epi8(_mm_add_epi8(d2, zero), _mm_and_si128(_mm_cmpgt_epi8(d2, nine), gap));
+  _mm_storeu_si128((__m128i *)(void *)out, d1);
+  _mm_storeu_si128((__m128i *)(void *)(out + 16), d2);
+#else
   /* Two hex digits per byte from one table: every event gets an id. */
   static const char hex2[513] =
       "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -120,6 +140,7 @@ static void event_id(const parry_parse_t *p, char out[33]) {
     memcpy(out + 2 * i, hex2 + 2 * ((h.a >> (56 - 8 * i)) & 255), 2);
     memcpy(out + 16 + 2 * i, hex2 + 2 * ((h.b >> (56 - 8 * i)) & 255), 2);
   }
+#endif
   out[32] = '\0';
 }
 

@@ -87,7 +87,9 @@ static inline unsigned parry_json_special_mask_(__m128i v) {
 }
 #endif
 
-static inline bool parry_json_copy_plain_short(char *out, const char *s, size_t len) {
+static inline __attribute__((always_inline)) bool parry_json_copy_plain_short(char *out,
+                                                                             const char *s,
+                                                                             size_t len) {
 #if defined(__SSE2__)
   const unsigned char *p = (const unsigned char *)s;
   if (len - 1 >= 32) return false; /* 0 or more than 32 */
