@@ -782,12 +782,19 @@ static inline __attribute__((always_inline)) char *fw_key(fw_t *f, char *o, bool
 
 /* Integers, within the slack. */
 static inline char *fw_uint(char *o, uint64_t v) {
+  /* Two digits a step (pids and ports are 2..7 digits). */
+  static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                 "25262728293031323334353637383940414243444546474849"
+                                 "50515253545556575859606162636465666768697071727374"
+                                 "75767778798081828384858687888990919293949596979899";
   char buf[24];
   size_t i = sizeof buf;
-  do {
-    buf[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
+  while (v >= 10) {
+    i -= 2;
+    memcpy(buf + i, pairs + 2 * (v % 100), 2);
+    v /= 100;
+  }
+  if (v || i == sizeof buf) buf[--i] = (char)('0' + v);
   memcpy(o, buf + i, sizeof buf - i);
   return o + sizeof buf - i;
 }
@@ -921,7 +928,8 @@ static char *fw_rest(fw_t *f, char *o, const Parry__V1__Event *ev, const slot_t 
   return fw_entries(f, o, m, inner_first, 2, written, false);
 }
 
-static char *fw_strs(fw_t *f, char *o, char *const *arr, size_t n) {
+static inline __attribute__((always_inline)) char *fw_strs(fw_t *f, char *o, char *const *arr,
+                                                             size_t n) {
   *o++ = '[';
   for (size_t k = 0; k < n && o; k++) {
     if (k) *o++ = ',';
@@ -1087,9 +1095,14 @@ static bool fw_event(parry_buf_t *out, const Parry__V1__Event *ev) {
   if (!o) goto fail;
   {
     static const char head[] = "{\"schema_version\":";
+    uint64_t version = ev->schema_version ? ev->schema_version : PARRY_SCHEMA_VERSION;
     memcpy(o, head, sizeof head - 1);
-    o = fw_uint(o + sizeof head - 1,
-                ev->schema_version ? ev->schema_version : PARRY_SCHEMA_VERSION);
+    if (version < 10) { /* the usual one digit, without the division loop */
+      o[sizeof head - 1] = (char)('0' + version);
+      o += sizeof head;
+    } else {
+      o = fw_uint(o + sizeof head - 1, version);
+    }
   }
   bool first = false;
   /* The slots in order, each a call with a constant slot, so that its

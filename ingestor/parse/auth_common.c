@@ -41,7 +41,7 @@ bool parry_auth_port(span_t s, uint32_t *out) {
 void parry_auth_classify(parry_auth_ctx_t *c, const char *action, const char *outcome,
                          const char *category, const char *category2, const char *type) {
   parry_evb_t *b = c->b;
-  parry_evb_set_action(b, action, (size_t)-1);
+  parry_evb_set_action_static(b, action); /* literals (or builder text): no copy */
   parry_evb_set_outcome(b, outcome);
   if (category) parry_evb_add_category(b, category);
   if (category2) parry_evb_add_category(b, category2);

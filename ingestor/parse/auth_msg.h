@@ -106,7 +106,8 @@ bool parry_auth_port_prefix(span_t s, uint32_t *out, size_t *used);
 /* ---- event helpers ------------------------------------------------------- */
 
 /* The ECS classification every recognised line gets: one or two
- * categories, one type, action and outcome (static strings). */
+ * categories, one type, action and outcome (static strings: action is kept,
+ * not copied, so it must be a literal or text of c's builder). */
 void parry_auth_classify(parry_auth_ctx_t *c, const char *action, const char *outcome,
                          const char *category, const char *category2, const char *type);
 /* source.address (and source.ip when it is an IP), port 0 for none. An

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "parry/buf.h"
 #include "parry/codec.h"
 
 #if defined(__SSE2__)
@@ -113,6 +114,34 @@ static inline char *arena_copy(parry_arena_t *a, const char *s, size_t len) {
 static __attribute__((noinline)) char *text_general(parry_evb_t *b, const char *s, size_t len) {
   const unsigned char *u = (const unsigned char *)s;
   size_t i;
+#if defined(__SSE2__)
+  /* Long texts (messages): checked and copied in the same pass, 16 bytes a
+   * step, the last step overlapping; on the first byte to replace, the
+   * byte path below starts over (the partial copy is left unused). */
+  if (len >= 16) {
+    char *p = parry_arena_alloc(b->arena, len + 1);
+    const __m128i zero = _mm_setzero_si128();
+    size_t k = 0;
+    bool plain = true;
+    for (; k + 16 <= len; k += 16) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + k));
+      if (_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, zero)))) {
+        plain = false;
+        break;
+      }
+      _mm_storeu_si128((__m128i *)(void *)(p + k), v);
+    }
+    if (plain && k < len) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + len - 16));
+      if (_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, zero)))) plain = false;
+      else _mm_storeu_si128((__m128i *)(void *)(p + len - 16), v);
+    }
+    if (plain) {
+      p[len] = '\0';
+      return p;
+    }
+  }
+#endif
   /* Fast path: plain ASCII without NUL is copied as it is. */
   if (plain_ascii(u, len)) return arena_copy(b->arena, s, len);
   /* Worst case every byte becomes the 3-byte U+FFFD. */
@@ -199,6 +228,9 @@ void parry_evb_set_kind(parry_evb_t *b, const char *kind) { b->ev->event_kind = 
 void parry_evb_set_action(parry_evb_t *b, const char *s, size_t len) {
   b->ev->event_action = text(b, s, len);
 }
+void parry_evb_set_action_static(parry_evb_t *b, const char *action) {
+  b->ev->event_action = (char *)action;
+}
 void parry_evb_set_outcome(parry_evb_t *b, const char *o) { b->ev->event_outcome = (char *)o; }
 void parry_evb_set_dataset(parry_evb_t *b, const char *s, size_t len) {
   b->ev->event_dataset = text(b, s, len);
@@ -266,12 +298,20 @@ static bool canonical_ip(const char *s, size_t len, char out[INET6_ADDRSTRLEN], 
   return false;
 }
 
-static Parry__V1__ValueMap *map_at_n(parry_evb_t *b, const char *path, size_t plen);
+static Parry__V1__ValueMap *new_map(parry_evb_t *b);
+static inline Parry__V1__Value *map_put(parry_evb_t *b, Parry__V1__ValueMap *map, const char *key,
+                                        size_t key_len);
+static Parry__V1__ValueMap *child_map(parry_evb_t *b, Parry__V1__ValueMap *map, const char *seg,
+                                      size_t len);
 
 static bool set_address(parry_evb_t *b, char **ip_field, const char *object, size_t object_len,
                         const char *s, size_t len) {
   if (len == (size_t)-1) len = strlen(s);
-  Parry__V1__Value *v = parry_evb_map_put(b, map_at_n(b, object, object_len), "address", 7);
+  /* object is one segment ("source", "destination"): its map straight
+   * under fields, without map_at_n's search for dots. */
+  if (!b->ev->fields) b->ev->fields = new_map(b);
+  Parry__V1__ValueMap *parent = child_map(b, b->ev->fields, object, object_len);
+  Parry__V1__Value *v = map_put(b, parent, "address", 7);
   parry_evb_value_str(b, v, s, len);
   if (plain_ipv4(s, len)) {
     /* Canonical as it is (see canonical_ip) and plain ASCII, so the
@@ -339,8 +379,57 @@ static inline bool key_is(const char *k, const char *s, size_t n) {
   return k[n] == '\0';
 }
 
-Parry__V1__Value *parry_evb_map_put(parry_evb_t *b, Parry__V1__ValueMap *map, const char *key,
-                                    size_t key_len) {
+/* The keys the parsers put most (ECS objects and their members), as
+ * literals: a key equal to one of them points at the literal instead of an
+ * arena copy (evb text is never changed in place, and literals outlive
+ * every event). Nearly every event has several; the copy was most of the
+ * cost of putting them. Unknown keys are copied as before. */
+static const char *known_key(const char *k, size_t n) {
+#define KK(lit)                                                                \
+  if (memcmp(k, lit, sizeof(lit) - 1) == 0) return lit
+  switch (n) {
+  case 3:
+    KK("ssh");
+    KK("pam");
+    break;
+  case 4:
+    KK("code");
+    KK("type");
+    KK("user");
+    KK("name");
+    KK("port");
+    break;
+  case 6:
+    KK("source");
+    KK("domain");
+    KK("module");
+    KK("reason");
+    KK("target");
+    KK("syslog");
+    break;
+  case 7:
+    KK("address");
+    KK("service");
+    break;
+  case 10: KK("disconnect"); break;
+  case 11:
+    KK("auth_method");
+    KK("destination");
+    break;
+  case 12:
+    KK("invalid_user");
+    KK("repeat_count");
+    break;
+  case 13: KK("more_failures"); break;
+  }
+#undef KK
+  return NULL;
+}
+
+/* parry_evb_map_put, inline in the builder's own paths (child_map,
+ * put_path, set_address: several per event). */
+static inline __attribute__((always_inline)) Parry__V1__Value *
+map_put(parry_evb_t *b, Parry__V1__ValueMap *map, const char *key, size_t key_len) {
   static const Parry__V1__Value vinit = PARRY__V1__VALUE__INIT;
   static const Parry__V1__Entry einit = PARRY__V1__ENTRY__INIT;
   if (key_len == (size_t)-1) key_len = strlen(key);
@@ -368,9 +457,15 @@ Parry__V1__Value *parry_evb_map_put(parry_evb_t *b, Parry__V1__ValueMap *map, co
   ev->e = einit;
   ev->v = vinit;
   ev->e.value = &ev->v;
-  ev->e.key = parry_evb_text(b, key, key_len);
+  const char *known = known_key(key, key_len);
+  ev->e.key = known ? (char *)known : parry_evb_text(b, key, key_len);
   map->entries[map->n_entries++] = &ev->e;
   return &ev->v;
+}
+
+Parry__V1__Value *parry_evb_map_put(parry_evb_t *b, Parry__V1__ValueMap *map, const char *key,
+                                    size_t key_len) {
+  return map_put(b, map, key, key_len);
 }
 
 Parry__V1__ValueMap *parry_evb_value_map(parry_evb_t *b, Parry__V1__Value *v) {
@@ -413,7 +508,7 @@ static Parry__V1__ValueMap *child_map(parry_evb_t *b, Parry__V1__ValueMap *map, 
     if (e->value->kind_case == PARRY__V1__VALUE__KIND_MAP_VALUE && key_is(e->key, seg, len))
       return e->value->map_value;
   }
-  return parry_evb_value_map(b, parry_evb_map_put(b, map, seg, len));
+  return parry_evb_value_map(b, map_put(b, map, seg, len));
 }
 
 /* The map at path[0..plen), one dot-separated segment per level (an empty
@@ -441,9 +536,9 @@ Parry__V1__ValueMap *parry_evb_map_at(parry_evb_t *b, const char *path) {
 static Parry__V1__Value *put_path_long(parry_evb_t *b, const char *path) {
   size_t n = strlen(path), dot = n;
   while (dot > 0 && path[dot - 1] != '.') dot--;
-  if (dot == 0) return parry_evb_map_put(b, map_at_n(b, path, 0), path, n);
+  if (dot == 0) return map_put(b, map_at_n(b, path, 0), path, n);
   size_t plen = dot - 1; /* the parent, without the last dot */
-  return parry_evb_map_put(b, map_at_n(b, path, plen < 256 ? plen : 255), path + dot, n - dot);
+  return map_put(b, map_at_n(b, path, plen < 256 ? plen : 255), path + dot, n - dot);
 }
 
 /* The same in one pass forward, segment by segment with strchr. A path
@@ -455,7 +550,7 @@ static Parry__V1__Value *put_path(parry_evb_t *b, const char *path) {
   const char *seg = path;
   for (;;) {
     const char *dot = strchr(seg, '.');
-    if (!dot) return parry_evb_map_put(b, map, seg, strlen(seg));
+    if (!dot) return map_put(b, map, seg, strlen(seg));
     if (dot - path >= 255) return put_path_long(b, path);
     map = child_map(b, map, seg, (size_t)(dot - seg));
     seg = dot + 1;
@@ -503,7 +598,7 @@ static void copy_value(parry_evb_t *b, Parry__V1__Value *dst, const Parry__V1__V
     Parry__V1__ValueMap *m = parry_evb_value_map(b, dst);
     for (size_t i = 0; i < src->map_value->n_entries; i++) {
       const Parry__V1__Entry *e = src->map_value->entries[i];
-      copy_value(b, parry_evb_map_put(b, m, e->key, (size_t)-1), e->value);
+      copy_value(b, map_put(b, m, e->key, (size_t)-1), e->value);
     }
     return;
   }

@@ -36,6 +36,9 @@ void parry_evb_add_category(parry_evb_t *b, const char *category); /* static str
 void parry_evb_add_type(parry_evb_t *b, const char *type);          /* static strings */
 void parry_evb_set_kind(parry_evb_t *b, const char *kind);          /* static strings */
 void parry_evb_set_action(parry_evb_t *b, const char *s, size_t len);
+/* The same for an action that outlives the event and is plain ASCII (a
+ * literal, or text of this builder): kept as it is, not copied. */
+void parry_evb_set_action_static(parry_evb_t *b, const char *action);
 void parry_evb_set_outcome(parry_evb_t *b, const char *outcome);    /* "success"|"failure"|"unknown" */
 void parry_evb_set_dataset(parry_evb_t *b, const char *s, size_t len);
 void parry_evb_set_severity(parry_evb_t *b, int64_t severity);

@@ -143,7 +143,8 @@ bool parry_syslog_audit(parry_auth_ctx_t *c, span_t m) {
            is_key(type, "LOGIN"))
     category = "session";
   parry_evb_set_logsource(c->b, "linux", "auditd", NULL);
-  parry_auth_classify(c, action, outcome, category, NULL, "info"); /* copies action */
+  /* classify keeps the action it is given: the builder's copy, not the stack's */
+  parry_auth_classify(c, parry_evb_text(c->b, action, n), outcome, category, NULL, "info");
 
   if (f.acct.n && !(f.acct.n == 1 && f.acct.p[0] == '?')) {
     bool hex = !f.acct_quoted && f.acct.n % 2 == 0;
