@@ -10,9 +10,6 @@
 #include "parry/arena.h"
 #include "parry/yaml_tree.h"
 
-#define RY_MAX_DEPTH 32
-#define RY_MAX_NODES 20000 /* parser events, a bound on work per file */
-
 typedef parry_yaml_node_t ry_node_t;
 typedef parry_yaml_error_t ry_error_t; /* line, column, msg */
 

@@ -71,7 +71,7 @@ struct json_object;
 #define PARRY_RUNBOOK_MAX_FILE       (1u << 20) /* bytes per runbook file */
 #define PARRY_RUNBOOK_MAX_STEPS      256
 #define PARRY_RUNBOOK_MAX_YAML_DEPTH 32
-#define PARRY_RUNBOOK_MAX_YAML_NODES 20000
+#define PARRY_RUNBOOK_MAX_YAML_NODES 20000 /* parser events: a bound on work per file */
 
 /* Alert levels, ordered (0 = unknown / not set). */
 typedef enum {

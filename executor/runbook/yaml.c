@@ -3,10 +3,11 @@
 #include <stdio.h>
 
 #include "runbook/rb_yaml.h"
+#include "runbook/runbook.h"
 
 static const parry_yaml_options_t runbook_yaml = {
-    .max_depth = RY_MAX_DEPTH,
-    .max_events = RY_MAX_NODES,
+    .max_depth = PARRY_RUNBOOK_MAX_YAML_DEPTH,
+    .max_events = PARRY_RUNBOOK_MAX_YAML_NODES,
 };
 
 bool ry_parse(parry_arena_t *a, const char *text, size_t len, ry_node_t ***docs, size_t *n_docs,
