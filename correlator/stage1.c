@@ -197,7 +197,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   }
   if (c->txn.open) {
     char why[512];
-    parry_txn_result_t r = parry_txn_commit(&c->txn, why, sizeof why);
+    parry_txn_result_t r = parry_txn_end_at_revocation(&c->txn, why, sizeof why);
     if (r == PARRY_TXN_ABORTED) {
       parry_metric_add(c->aborted, 1);
       LOG_WARN("stage 1: transaction aborted at revocation (%s); the next owner re-reads", why);

@@ -24,6 +24,16 @@
 
 #define POLL_MS 100
 #define TICK_MS 1000 /* how often idle reorder buffers are looked at */
+/* A loop that did not come round for STALL_MS was stopped (SIGSTOP, a VM
+ * pause, swapping): to this process every key then looks idle and the
+ * commit interval is long past, while the group may have given its
+ * partitions to another member already. For TICK_PAUSE_MS after that no
+ * tick runs and nothing commits, so that the consumer reports the lost
+ * assignment first (librdkafka sees the expired session at once) and the
+ * open transaction is aborted, instead of stale state, alerts or offsets
+ * being committed by a client that may have forgotten its generation. */
+#define STALL_MS 2000
+#define TICK_PAUSE_MS 5000
 
 struct parry_corr_stage2 {
   const parry_config_t *cfg;
@@ -45,6 +55,8 @@ struct parry_corr_stage2 {
   char fail_why[512];
   parry_corr_stats_t seen; /* engine counters already added to metrics */
   int64_t last_tick_ms;
+  int64_t last_loop_ms;    /* the worker's last time round (stall detection) */
+  int64_t tick_paused_ms;  /* no tick before this (after a stall) */
   parry_metric_t *m_signals, *m_alerts, *m_suppressed, *m_late, *m_evicted, *m_expired,
       *m_state, *m_keys, *m_bytes, *m_restore_ms, *m_restored, *m_aborted, *m_dlq_decode,
       *m_dlq_schema, *m_dlq_engine, *m_below;
@@ -363,8 +375,25 @@ static void on_tick_resignal(void *opaque, const Parry__V1__Signal *sig, const c
   if (tick_begin(opaque)) on_resignal(opaque, sig, key);
 }
 
+/* Called once per time round the worker loop: notices a stall. */
+static void note_stall(parry_corr_stage2_t *s) {
+  int64_t now = parry_txn_now_ms();
+  if (s->last_loop_ms && now - s->last_loop_ms > STALL_MS) {
+    LOG_WARN("stage 2: this process stood still for %lld ms; no idle release, expiry or commit "
+             "for %d ms while the group settles",
+             (long long)(now - s->last_loop_ms), TICK_PAUSE_MS);
+    s->tick_paused_ms = now + TICK_PAUSE_MS;
+  }
+  s->last_loop_ms = now;
+}
+
+static bool paused(const parry_corr_stage2_t *s) {
+  return parry_txn_now_ms() < s->tick_paused_ms;
+}
+
 static void tick(parry_corr_stage2_t *s) {
   int64_t now = parry_txn_now_ms();
+  if (paused(s)) return;
   if (now - s->last_tick_ms < TICK_MS) return;
   s->last_tick_ms = now;
   const parry_corr_sink_t sink = {on_tick_alert, on_tick_state, s, on_tick_resignal};
@@ -401,7 +430,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
      * next owner restores from the changelog. */
     if (s->txn.open) {
       char why[512];
-      parry_txn_result_t r = parry_txn_commit(&s->txn, why, sizeof why);
+      parry_txn_result_t r = parry_txn_end_at_revocation(&s->txn, why, sizeof why);
       if (r == PARRY_TXN_ABORTED) {
         parry_metric_add(s->m_aborted, 1);
         LOG_WARN("stage 2: transaction aborted at revocation (%s); the next owner re-reads", why);
@@ -425,11 +454,12 @@ static void *worker(void *arg) {
   parry_log_action("correlating windows");
   while (!atomic_load(&s->stop)) {
     int timeout = POLL_MS;
-    if (s->txn.open) {
+    if (s->txn.open && !paused(s)) {
       int64_t left = s->txn.opened_ms + s->commit_interval_ms - parry_txn_now_ms();
       timeout = left > 0 ? (int)(left < POLL_MS ? left : POLL_MS) : 0;
     }
     rd_kafka_message_t *msg = rd_kafka_consumer_poll(s->consumer, timeout);
+    note_stall(s);
     if (atomic_load(&s->stop)) {
       if (msg) rd_kafka_message_destroy(msg);
       break;
@@ -455,8 +485,9 @@ static void *worker(void *arg) {
     if (atomic_load(&s->failed)) break;
     /* Commit when the batch is full or its time is up (the poll above waits
      * no longer than that): commit_interval bounds an alert's latency. */
-    if (s->txn.open && (s->txn.consumed >= (size_t)s->batch_size ||
-                        parry_txn_now_ms() - s->txn.opened_ms >= s->commit_interval_ms))
+    if (s->txn.open && !paused(s) &&
+        (s->txn.consumed >= (size_t)s->batch_size ||
+         parry_txn_now_ms() - s->txn.opened_ms >= s->commit_interval_ms))
       if (!finish_batch(s)) break;
     char why[256];
     if (parry_kafka_fatal(s->producer, why, sizeof why) ||

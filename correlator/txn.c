@@ -163,6 +163,19 @@ parry_txn_result_t parry_txn_commit(parry_txn_t *t, char *why, size_t why_size) 
   return PARRY_TXN_OK;
 }
 
+parry_txn_result_t parry_txn_end_at_revocation(parry_txn_t *t, char *why, size_t why_size) {
+  if (!t->open) return PARRY_TXN_OK;
+  if (!t->consumer || !rd_kafka_assignment_lost(t->consumer))
+    return parry_txn_commit(t, why, why_size);
+  char abort_why[512];
+  if (parry_txn_abort(t, abort_why, sizeof abort_why) != PARRY_TXN_OK) {
+    snprintf(why, why_size, "%s", abort_why);
+    return PARRY_TXN_FATAL;
+  }
+  snprintf(why, why_size, "partitions lost: the group moved on while this member was away");
+  return PARRY_TXN_ABORTED;
+}
+
 parry_err_t parry_txn_rewind(rd_kafka_t *consumer, int timeout_ms, char *errstr,
                              size_t errstr_size) {
   rd_kafka_topic_partition_list_t *a = NULL;

@@ -71,6 +71,14 @@ parry_txn_result_t parry_txn_commit(parry_txn_t *t, char *why, size_t why_size);
 /* Flush, then abort the open transaction (nothing open: PARRY_TXN_OK). */
 parry_txn_result_t parry_txn_abort(parry_txn_t *t, char *why, size_t why_size);
 
+/* At a revocation: commit what was done while the partitions were ours,
+ * unless the assignment was lost (the group moved on without us: a member
+ * that stalled past its session). Then abort without trying: once the
+ * client has forgotten its generation, the broker could no longer fence
+ * the commit, and the next owner re-reads anyway (PARRY_TXN_ABORTED, with
+ * why). */
+parry_txn_result_t parry_txn_end_at_revocation(parry_txn_t *t, char *why, size_t why_size);
+
 /* Seek every assigned partition of the consumer back to its committed
  * offset (the beginning when nothing was committed), dropping what was
  * fetched past it. Waits for stable offsets (an open transaction of another

@@ -148,6 +148,16 @@ static void spawn_replica(int i) {
 
 /* Wait until replica i logs that it is ready: its stages have their
  * partitions and stage 2 restored their windows. The group rebalanced. */
+/* Whether replica i's log has a line containing text. */
+static bool log_has(int i, const char *text) {
+  FILE *fp = fopen(g_rep[i].log, "r");
+  char line[4096];
+  bool found = false;
+  while (fp && !found && fgets(line, sizeof line, fp)) found = strstr(line, text) != NULL;
+  if (fp) fclose(fp);
+  return found;
+}
+
 static void wait_ready(int i) {
   int64_t deadline = parry_test_now_ms() + WAIT_MS;
   while (parry_test_now_ms() < deadline) {
@@ -356,6 +366,14 @@ static void run(scenario_t sc) {
   }
   collect(g_t.alerts, PARTITIONS, w, g, check_alive);
   compare(g, w);
+  if (sc == STALL_ONE && !log_has(1, "stage 2: this process stood still")) {
+    /* The zombie must have noticed its stall: until the group's verdict
+     * reached it, it neither ticked (idle release, expiry) nor committed.
+     * Without that guard, stale window state it committed on waking could
+     * overwrite the new owner's, and alerts went missing. */
+    dump_log(&g_rep[1]);
+    fail_msg("replica 1 did not notice its stall");
+  }
   printf("# %zu alerts (%zu correlation) over %zu events, exactly as offline\n", w->n, corr, e.n);
   gots_free(g);
   stop_all();
