@@ -103,6 +103,77 @@ static void test_event_ids_are_stable_and_distinct(void **state) {
   }
 }
 
+/* Ids of many near-identical records: every record length from 0 to 99
+ * bytes of content, each with one byte changed at every position, and the
+ * same record at other sequence numbers. All distinct; and one fixed
+ * input's id, so that a change to the id function is a decision (replays
+ * and resent HTTP batches rely on ids staying the same). */
+#define MAX_IDS 12000
+typedef struct {
+  char (*ids)[33];
+  int n;
+} ids_t;
+
+static void collect_id(void *opaque, const Parry__V1__Event *ev) {
+  ids_t *c = opaque;
+  assert_true(c->n < MAX_IDS);
+  assert_int_equal(strlen(ev->id), 32);
+  memcpy(c->ids[c->n++], ev->id, 33);
+}
+
+static void no_reject(void *opaque, const char *source, uint64_t seq, const char *rec, size_t len,
+                      const char *reason) {
+  fail_msg("record %llu rejected: %s", (unsigned long long)seq, reason);
+}
+
+static int cmp_id(const void *a, const void *b) { return memcmp(a, b, 33); }
+
+static void test_event_ids_spread(void **state) {
+  parry_config_t *cfg = parry_config_new();
+  parry_normalizer_t *n = NULL;
+  char err[256];
+  if (parry_normalizer_new(cfg, "json", &n, err, sizeof err)) fail_msg("%s", err);
+  static const parry_normalize_sink_t id_sink = {collect_id, no_reject};
+  ids_t c = {calloc(MAX_IDS, 33), 0};
+  parry_stream_t *s = parry_stream_new(n, "file:/var/log/auth.log", &id_sink, &c);
+  char rec[160];
+  uint64_t seq = 0;
+  for (int len = 0; len < 100; len++) {
+    int head = snprintf(rec, sizeof rec, "{\"k\":\"");
+    memset(rec + head, 'x', (size_t)len);
+    snprintf(rec + head + len, sizeof rec - (size_t)(head + len), "\"}");
+    size_t total = strlen(rec);
+    parry_stream_record(s, rec, total, seq, 0);
+    parry_stream_record(s, rec, total, seq + 1, 0); /* same bytes, next position */
+    for (int at = 0; at < len; at++) {
+      rec[head + at] = 'y';
+      parry_stream_record(s, rec, total, seq, 0);
+      rec[head + at] = 'x';
+    }
+    seq += 2;
+  }
+  assert_int_equal(c.n, 100 * 2 + 99 * 100 / 2);
+  qsort(c.ids, (size_t)c.n, 33, cmp_id);
+  for (int i = 1; i < c.n; i++)
+    if (memcmp(c.ids[i - 1], c.ids[i], 33) == 0) fail_msg("two records share id %s", c.ids[i]);
+  parry_stream_destroy(s);
+
+  /* The fixed input: another source name gives another id. */
+  c.n = 0;
+  s = parry_stream_new(n, "test", &id_sink, &c);
+  parry_stream_record(s, "{\"a\":1}", 7, 7, 0);
+  parry_stream_destroy(s);
+  s = parry_stream_new(n, "test2", &id_sink, &c);
+  parry_stream_record(s, "{\"a\":1}", 7, 7, 0);
+  parry_stream_destroy(s);
+  assert_int_equal(c.n, 2);
+  assert_string_equal(c.ids[0], "204860fd4ea1469dbb1e72348e5797fb");
+  assert_string_not_equal(c.ids[0], c.ids[1]);
+  free(c.ids);
+  parry_normalizer_destroy(n);
+  parry_config_destroy(cfg);
+}
+
 static void test_rejects_name_the_reason(void **state) {
   fixture_t *f = fixture(NULL, NULL);
   feed(f, "{\"a\":", 1);
@@ -316,6 +387,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_record_and_batch),
       cmocka_unit_test(test_event_ids_are_stable_and_distinct),
+      cmocka_unit_test(test_event_ids_spread),
       cmocka_unit_test(test_rejects_name_the_reason),
       cmocka_unit_test(test_unknown_format),
       cmocka_unit_test(test_json_mapping_and_timestamp_field),
