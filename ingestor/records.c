@@ -28,6 +28,8 @@ typedef struct {
   bool eof;
 } scanner_t;
 
+enum { READ_CHUNK = 256 << 10 };
+
 static bool fill(scanner_t *sc) {
   if (sc->eof) return false;
   if (sc->start > 0) {
@@ -35,7 +37,8 @@ static bool fill(scanner_t *sc) {
     sc->end -= sc->start;
     sc->start = 0;
   }
-  size_t n = fread(sc->buf + sc->end, 1, sc->size - sc->end, sc->f);
+  size_t room = sc->size - sc->end;
+  size_t n = fread(sc->buf + sc->end, 1, room < READ_CHUNK ? room : READ_CHUNK, sc->f);
   sc->end += n;
   if (n == 0) sc->eof = true;
   return n > 0;

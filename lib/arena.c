@@ -59,7 +59,7 @@ void *parry_arena_alloc_slow(parry_arena_t *a, size_t size) {
 }
 
 void *parry_arena_calloc(parry_arena_t *a, size_t count, size_t size) {
-  if (size && count > SIZE_MAX / size) parry_xmalloc(SIZE_MAX); /* aborts */
+  if (size && count > SIZE_MAX / size) parry_out_of_memory(SIZE_MAX);
   void *p = parry_arena_alloc(a, count * size);
   memset(p, 0, count * size);
   return p;

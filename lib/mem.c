@@ -7,7 +7,7 @@
 
 /* Not through parry_log, which allocates its line buffer: this path must not
  * need memory. The line still has the shape of our JSON log lines. */
-static void out_of_memory(size_t size) {
+_Noreturn void parry_out_of_memory(size_t size) {
   fprintf(stderr,
           "{\"level\":\"fatal\",\"action\":\"allocating memory\","
           "\"msg\":\"out of memory allocating %zu bytes\"}\n",
@@ -17,24 +17,24 @@ static void out_of_memory(size_t size) {
 
 void *parry_xmalloc(size_t size) {
   void *p = malloc(size ? size : 1);
-  if (!p) out_of_memory(size);
+  if (!p) parry_out_of_memory(size);
   return p;
 }
 
 void *parry_xcalloc(size_t count, size_t size) {
   void *p = calloc(count ? count : 1, size ? size : 1);
-  if (!p) out_of_memory(count * size);
+  if (!p) parry_out_of_memory(count * size);
   return p;
 }
 
 void *parry_xrealloc(void *ptr, size_t size) {
   void *p = realloc(ptr, size ? size : 1);
-  if (!p) out_of_memory(size);
+  if (!p) parry_out_of_memory(size);
   return p;
 }
 
 void *parry_xreallocarray(void *ptr, size_t count, size_t size) {
-  if (size && count > SIZE_MAX / size) out_of_memory(SIZE_MAX);
+  if (size && count > SIZE_MAX / size) parry_out_of_memory(SIZE_MAX);
   return parry_xrealloc(ptr, count * size);
 }
 

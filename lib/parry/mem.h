@@ -20,6 +20,8 @@ void *parry_xrealloc(void *ptr, size_t size);
 void *parry_xreallocarray(void *ptr, size_t count, size_t size);
 char *parry_xstrdup(const char *s);
 char *parry_xstrndup(const char *s, size_t n);
+/* The policy's end: one log line naming the size, then abort. */
+_Noreturn void parry_out_of_memory(size_t size);
 
 #define parry_xnew(type, count) ((type *)parry_xcalloc((count), sizeof(type)))
 
