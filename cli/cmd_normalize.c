@@ -13,7 +13,7 @@
 
 static const char usage[] =
     "usage: parry normalize [--format F] [--output json|protobuf] [--rejects FILE]\n"
-    "                       [--set key=value]... [FILE|-]...\n"
+    "                       [--received-at TIME] [--set key=value]... [FILE|-]...\n"
     "\n"
     "Reads logs (stdin when no FILE or for -), writes one normalized event per line\n"
     "(canonical JSON) to stdout, and a final `parsed=N rejected=M` line to stderr.\n"
@@ -21,7 +21,9 @@ static const char usage[] =
     "names a parser (default: auto, chosen per record); --rejects FILE writes each\n"
     "rejected record with its reason as a JSON line. --output protobuf writes the\n"
     "Events as the ingestor publishes them (each a varint length, then the encoded\n"
-    "Event). Exit 0 when every input was\n"
+    "Event). --received-at (RFC 3339, e.g. 2024-06-01T00:00:00Z) is when the\n"
+    "records count as read (default: now): the time of records without one, and\n"
+    "the reference of the syslog year rule when replaying old logs. Exit 0 when every input was\n"
     "read (rejects are reported, not fatal), 1 on an unreadable input, 2 on usage.\n";
 
 typedef struct {
@@ -118,6 +120,8 @@ int parry_cmd_normalize(int argc, char **argv, char **envp, FILE *out, FILE *err
   const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
   size_t n_inputs = 0;
   uint64_t parsed = 0, rejected = 0, events = 0;
+  int64_t received_at = 0;
+  bool have_received_at = false;
 
   if (parry_config_from_args(cfg, &argc, argv, envp, errstr, sizeof errstr)) {
     fprintf(err, "parry normalize: %s\n", errstr);
@@ -145,6 +149,18 @@ int parry_cmd_normalize(int argc, char **argv, char **envp, FILE *out, FILE *err
       rejects_path = argv[++i];
     } else if (strncmp(argv[i], "--rejects=", 10) == 0) {
       rejects_path = argv[i] + 10;
+    } else if ((strcmp(argv[i], "--received-at") == 0 && i + 1 < argc) ||
+               strncmp(argv[i], "--received-at=", 14) == 0) {
+      const char *t = argv[i][13] == '=' ? argv[i] + 14 : argv[++i];
+      if (parry_time_parse_rfc3339(t, strlen(t), &received_at) != PARRY_OK) {
+        fprintf(err,
+                "parry normalize: --received-at must be an RFC 3339 time such as "
+                "2024-06-01T00:00:00Z, not \"%s\"\n",
+                t);
+        rc = 2;
+        goto out;
+      }
+      have_received_at = true;
     } else if (argv[i][0] == '-' && argv[i][1]) {
       fprintf(err, "parry normalize: unknown option \"%s\"\n%s", argv[i], usage);
       rc = 2;
@@ -165,7 +181,7 @@ int parry_cmd_normalize(int argc, char **argv, char **envp, FILE *out, FILE *err
     goto out;
   }
   run.max_record = (size_t)parry_config_int(cfg, "ingestor.max_record_size");
-  run.now_ns = parry_time_now_ns();
+  run.now_ns = have_received_at ? received_at : parry_time_now_ns();
   static const parry_normalize_sink_t sink = {on_event, on_reject};
 
   for (size_t i = 0; i < n_inputs; i++) {

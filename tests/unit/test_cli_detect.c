@@ -1,7 +1,7 @@
 /* parry detect and parry rules check: hand-written rules over NDJSON events
  * (alerts, stable ids, min-level), the load report of a broken rule, and the
  * SigmaHQ regression cases through the whole path (normalizer with the
- * Windows parser -> Sigma engine -> alerts). */
+ * Windows parser -> Sigma engine -> alerts); parry normalize --received-at. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,11 +291,43 @@ static void test_sigmahq_regression(void **state) {
   assert_int_equal(passed, cases);
 }
 
+/* --received-at: the time of records without one and the syslog year
+ * rule's reference (a 2015 log replayed today gets 2015), so a replay is
+ * reproducible; a value that is not RFC 3339 is refused, naming it. */
+static void test_normalize_received_at(void **state) {
+  (void)state;
+  char log[512];
+  parry_test_write_file(tmpdir, "old-auth.log",
+                        "Jun 14 06:09:21 host sshd[7]: Invalid user x from 10.1.2.3\n"
+                        "{\"a\":1}\n",
+                        log, sizeof log);
+  parry_test_run_t r = parry_test_cli_argc(
+      5, (char *[]){"parry", "normalize", "--received-at", "2015-07-01T00:00:00Z", log, NULL});
+  assert_int_equal(r.rc, 0);
+  assert_non_null(strstr(r.out, "\"@timestamp\":\"2015-06-14T06:09:21Z\""));
+  assert_non_null(strstr(r.out, "\"@timestamp\":\"2015-07-01T00:00:00Z\",\"event\""));
+  char *first = strdup(r.out);
+  parry_test_run_free(&r);
+  r = parry_test_cli_argc(4, (char *[]){"parry", "normalize", "--received-at=2015-07-01T00:00:00Z",
+                                        log, NULL});
+  assert_int_equal(r.rc, 0);
+  assert_string_equal(r.out, first); /* same input, same time: same bytes */
+  parry_test_run_free(&r);
+  free(first);
+  r = parry_test_cli_argc(5, (char *[]){"parry", "normalize", "--received-at", "yesterday", log,
+                                        NULL});
+  assert_int_equal(r.rc, 2);
+  assert_non_null(strstr(r.err, "--received-at"));
+  assert_non_null(strstr(r.err, "\"yesterday\""));
+  parry_test_run_free(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_detect_ndjson),
       cmocka_unit_test(test_detect_raw_log_and_correlation_note),
       cmocka_unit_test(test_rules_check),
+      cmocka_unit_test(test_normalize_received_at),
       cmocka_unit_test(test_sigmahq_regression),
   };
   return cmocka_run_group_tests_name("cli_detect", tests, setup, teardown);
