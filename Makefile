@@ -5,14 +5,17 @@
 #   make demo    the whole pipeline on one machine (`parry dev`, docs/demo.md)
 #   make bench   benchmarks: figures and ratios against peers, printed
 #
-# Smaller steps: make deps | build | build-asan | docs | clean
+# Smaller steps: make deps | build | build-asan | release | docs | clean
+#   make release  the programs as deployed: LTO + profile-guided optimization
+#                 (scripts/release-build.sh), in build-release/
 
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
+RELEASE_BUILD_DIR ?= build-release
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan test bench demo docs clean kafka-jars
+.PHONY: all deps build build-asan release test bench demo docs clean kafka-jars
 
 all: build
 
@@ -31,12 +34,18 @@ build-asan: deps
 	CC=clang cmake -S . -B $(ASAN_BUILD_DIR) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Debug -DPARRY_SANITIZE=ON -DPARRY_FUZZ=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD_DIR)
 
-test: build build-asan kafka-jars
-	BUILD_DIR=$(abspath $(BUILD_DIR)) ASAN_BUILD_DIR=$(abspath $(ASAN_BUILD_DIR)) scripts/test.sh
+# Link-time and profile-guided optimization (cmake/ParryRelease.cmake): the
+# build to deploy and to benchmark. `make test` checks it against `build`.
+release: deps
+	scripts/release-build.sh $(abspath $(RELEASE_BUILD_DIR))
 
-bench: build kafka-jars
+test: build build-asan release kafka-jars
+	BUILD_DIR=$(abspath $(BUILD_DIR)) ASAN_BUILD_DIR=$(abspath $(ASAN_BUILD_DIR)) \
+	  RELEASE_BUILD_DIR=$(abspath $(RELEASE_BUILD_DIR)) scripts/test.sh
+
+bench: build release kafka-jars
 	scripts/install-deps.sh bench
-	BUILD_DIR=$(abspath $(BUILD_DIR)) bench/run.sh
+	BUILD_DIR=$(abspath $(BUILD_DIR)) RELEASE_BUILD_DIR=$(abspath $(RELEASE_BUILD_DIR)) bench/run.sh
 
 # parry dev: mock Kafka inside the process, a temporary PostgreSQL, the three
 # services and generated attacks (docs/demo.md); no Kafka jars needed.
@@ -48,4 +57,4 @@ docs: build
 	$(BUILD_DIR)/bin/parry config --reference --markdown > docs/configuration.md
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(RELEASE_BUILD_DIR)
