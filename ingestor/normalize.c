@@ -20,6 +20,7 @@ struct parry_normalizer {
 struct parry_stream {
   parry_normalizer_t *n;
   char *source;
+  parry_source_hash_t source_hash; /* of source, for event ids */
   const parry_normalize_sink_t *sink;
   void *opaque;
   void **states; /* per parser, parallel to parry_parsers; lazily created */
@@ -73,6 +74,7 @@ parry_stream_t *parry_stream_new(parry_normalizer_t *n, const char *source,
   parry_stream_t *s = parry_xnew(parry_stream_t, 1);
   s->n = n;
   s->source = parry_xstrdup(source ? source : "");
+  parry_parse_source_hash(s->source, &s->source_hash);
   s->sink = sink;
   s->opaque = opaque;
   s->states = parry_xnew(void *, n->n_parsers);
@@ -198,6 +200,7 @@ void parry_stream_record(parry_stream_t *s, const char *rec, size_t len, uint64_
       .arena = &s->arena,
       .received_ns = received_ns,
       .source = s->source,
+      .source_hash = &s->source_hash,
       .record = rec,
       .record_len = len,
       .record_seq = seq,

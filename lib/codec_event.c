@@ -124,8 +124,15 @@ static int slot_of(const char *key) {
   case 'l': s = SLOT_LOGSOURCE; break;
   default: return SLOT_NONE;
   }
-  /* the second byte rules out most of the rest ("ssh", "pam", "syslog") */
-  return slots[s].key[1] == key[1] && strcmp(slots[s].key, key) == 0 ? s : SLOT_NONE;
+  /* the second byte rules out most of the rest ("ssh", "pam", "syslog");
+   * then a byte loop, which stops at the first difference (a shorter key's
+   * NUL is one), cheaper than a strcmp call for these few bytes */
+  const char *k = slots[s].key;
+  if (k[1] != key[1]) return SLOT_NONE;
+  for (size_t i = 2;; i++) {
+    if (k[i] != key[i]) return SLOT_NONE;
+    if (!k[i]) return s;
+  }
 }
 
 /* lit is ",\"key\":": the key's length without a strlen. */
@@ -787,22 +794,32 @@ static inline char *fw_uint(char *o, uint64_t v) {
                                  "25262728293031323334353637383940414243444546474849"
                                  "50515253545556575859606162636465666768697071727374"
                                  "75767778798081828384858687888990919293949596979899";
-  char buf[24];
-  size_t i = sizeof buf;
+  /* Digits end at buf[24]; the copy out is a fixed 24 bytes from the
+   * first digit (a variable-length memcpy was a libc call): the digits,
+   * then zeros, within the caller's slack. */
+  char buf[48] = {0};
+  size_t i = 24;
   while (v >= 10) {
     i -= 2;
     memcpy(buf + i, pairs + 2 * (v % 100), 2);
     v /= 100;
   }
-  if (v || i == sizeof buf) buf[--i] = (char)('0' + v);
-  memcpy(o, buf + i, sizeof buf - i);
-  return o + sizeof buf - i;
+  if (v || i == 24) buf[--i] = (char)('0' + v);
+  memcpy(o, buf + i, 24);
+  return o + 24 - i;
 }
 
 static inline char *fw_int(char *o, int64_t v) {
   if (v >= 0) return fw_uint(o, (uint64_t)v);
   *o++ = '-';
   return fw_uint(o, (uint64_t)0 - (uint64_t)v);
+}
+
+/* strcmp(a, b) == 0 for short keys ("source", "ssh", "syslog": several
+ * share a first byte), without the call. */
+static inline bool fw_same_key(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
 }
 
 /* Whether a map (not NULL) can be written: each entry with a key and a
@@ -816,10 +833,10 @@ static bool fw_map_ok(const Parry__V1__ValueMap *m, const char *const *reserved)
     if (!e || !e->key || !e->value) return false;
     /* Small maps (nearly all) pairwise; larger ones hashed, below. */
     for (size_t j = 0; n <= FW_PAIRWISE && j < i; j++)
-      if (m->entries[j]->key[0] == e->key[0] && strcmp(m->entries[j]->key, e->key) == 0)
+      if (fw_same_key(m->entries[j]->key, e->key))
         return false;
     for (size_t r = 0; reserved && reserved[r]; r++)
-      if (reserved[r][0] == e->key[0] && strcmp(reserved[r], e->key) == 0) return false;
+      if (fw_same_key(reserved[r], e->key)) return false;
   }
   const char *dup;
   return n <= FW_PAIRWISE || !codec_map_has_duplicate(m, &dup);
@@ -839,10 +856,10 @@ static char *fw_entries(fw_t *f, char *o, const Parry__V1__ValueMap *m, bool *fi
     if (!checked && n <= FW_PAIRWISE) {
       if (!e || !e->key || !e->value) return NULL;
       for (size_t j = 0; j < i; j++)
-        if (m->entries[j]->key[0] == e->key[0] && strcmp(m->entries[j]->key, e->key) == 0)
+        if (fw_same_key(m->entries[j]->key, e->key))
           return NULL;
       for (size_t r = 0; reserved && reserved[r]; r++)
-        if (reserved[r][0] == e->key[0] && strcmp(reserved[r], e->key) == 0) return NULL;
+        if (fw_same_key(reserved[r], e->key)) return NULL;
     }
     if (!(o = fw_key(f, o, first, e->key))) return NULL;
     const Parry__V1__Value *v = e->value;
@@ -1075,10 +1092,8 @@ static bool fw_event(parry_buf_t *out, const Parry__V1__Event *ev) {
       const Parry__V1__Entry *e = fields->entries[i];
       if (n <= FW_PAIRWISE) { /* fw_map_ok's checks, in the same pass */
         if (!e || !e->key || !e->value) return false;
-        for (size_t j = 0; j < i; j++) {
-          const char *other = fields->entries[j]->key;
-          if (other[0] == e->key[0] && strcmp(other, e->key) == 0) return false;
-        }
+        for (size_t j = 0; j < i; j++)
+          if (fw_same_key(fields->entries[j]->key, e->key)) return false;
       }
       const char *key = e->key;
       int s = slot_of(key);

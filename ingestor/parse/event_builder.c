@@ -210,8 +210,10 @@ void parry_evb_set_timestamp(parry_evb_t *b, int64_t ns) {
 
 /* Categories and types are few (ECS allows a handful): grow by copying. */
 static void append_static(parry_evb_t *b, char ***list, size_t *n, const char *s) {
-  for (size_t i = 0; i < *n; i++)
-    if (strcmp((*list)[i], s) == 0) return;
+  for (size_t i = 0; i < *n; i++) {
+    const char *had = (*list)[i]; /* usually a literal: the same pointer, or another word */
+    if (had == s || (had[0] == s[0] && strcmp(had, s) == 0)) return;
+  }
   char **grown = parry_arena_alloc(b->arena, (*n + 1) * sizeof *grown);
   if (*n) memcpy(grown, *list, *n * sizeof *grown);
   grown[(*n)++] = (char *)s;
@@ -541,7 +543,8 @@ static Parry__V1__Value *put_path_long(parry_evb_t *b, const char *path) {
   return map_put(b, map_at_n(b, path, plen < 256 ? plen : 255), path + dot, n - dot);
 }
 
-/* The same in one pass forward, segment by segment with strchr. A path
+/* The same in one pass forward, segment by segment (a byte loop: paths are
+ * short literals, and a strchr call cost more than the loop). A path
  * with a dot at byte 255 or later is left to put_path_long and its cut:
  * the maps made so far lie before that and are the ones it makes first. */
 static Parry__V1__Value *put_path(parry_evb_t *b, const char *path) {
@@ -549,8 +552,9 @@ static Parry__V1__Value *put_path(parry_evb_t *b, const char *path) {
   Parry__V1__ValueMap *map = b->ev->fields;
   const char *seg = path;
   for (;;) {
-    const char *dot = strchr(seg, '.');
-    if (!dot) return map_put(b, map, seg, strlen(seg));
+    const char *dot = seg;
+    while (*dot && *dot != '.') dot++;
+    if (!*dot) return map_put(b, map, seg, (size_t)(dot - seg));
     if (dot - path >= 255) return put_path_long(b, path);
     map = child_map(b, map, seg, (size_t)(dot - seg));
     seg = dot + 1;

@@ -31,6 +31,13 @@
 
 struct json_object;
 typedef struct parry_parse parry_parse_t;
+
+/* The part of event ids that depends on the source name alone: computed
+ * once per stream (parry_parse_source_hash), not per event. */
+typedef struct {
+  uint64_t a, b;
+} parry_source_hash_t;
+void parry_parse_source_hash(const char *source, parry_source_hash_t *out);
 typedef struct parry_parser parry_parser_t;
 
 /* Settings the parsers read, taken from configuration once. */
@@ -48,6 +55,7 @@ struct parry_parse {
   parry_arena_t *arena;       /* reset after each record by the caller */
   int64_t received_ns;        /* when the record was read: year rule, fallback time */
   const char *source;         /* "file:/var/log/auth.log", "syslog-udp:10.0.0.1" */
+  const parry_source_hash_t *source_hash; /* of source, or NULL: computed per event */
   const char *record;         /* the raw record (text form, also for JSON) */
   size_t record_len;
   uint64_t record_seq;        /* position in the stream (line number, offset) */

@@ -128,35 +128,19 @@ static hash128_t hash_bytes(hash128_t seed, const void *data, size_t len, uint64
   return h;
 }
 
-/* The hash state after the source name is the same for every event of an
- * input, and names are long ("file:/var/log/auth.log"): it is kept per
- * thread for the last name seen (compared by content, so another name at a
- * reused address is never mistaken for it). */
-static _Thread_local struct {
-  bool valid;
-  size_t len;
-  hash128_t h;
-  char name[128];
-} last_source;
-
-static hash128_t source_state(const char *source) {
-  size_t len = strlen(source);
-  if (last_source.valid && last_source.len == len && memcmp(last_source.name, source, len) == 0)
-    return last_source.h;
+void parry_parse_source_hash(const char *source, parry_source_hash_t *out) {
   hash128_t seed = {K0, K1};
-  hash128_t h = hash_bytes(seed, source, len, 0, 0);
-  if (len < sizeof last_source.name) {
-    memcpy(last_source.name, source, len);
-    last_source.len = len;
-    last_source.h = h;
-    last_source.valid = true;
-  }
-  return h;
+  hash128_t h = hash_bytes(seed, source, strlen(source), 0, 0);
+  out->a = h.a;
+  out->b = h.b;
 }
 
 static void event_id(const parry_parse_t *p, char out[33]) {
-  hash128_t h = hash_bytes(source_state(p->source ? p->source : ""), p->record, p->record_len,
-                           p->record_seq, p->emitted);
+  parry_source_hash_t src;
+  if (p->source_hash) src = *p->source_hash;
+  else parry_parse_source_hash(p->source ? p->source : "", &src);
+  hash128_t seed = {src.a, src.b};
+  hash128_t h = hash_bytes(seed, p->record, p->record_len, p->record_seq, p->emitted);
 #if defined(__SSE2__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   /* 32 hex digits from 16 bytes at once (the table loop below cost as much
    * as a tenth of an event's parsing): high nibbles and low nibbles

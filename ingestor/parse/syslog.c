@@ -377,6 +377,10 @@ static bool detect_text(void *state, const char *rec, size_t len) {
   return parry_syslog_detect(rec, len);
 }
 
+/* This file's logsource product, one object: the check after dispatch
+ * compares its address before its text (a parser may set another "linux"). */
+static const char linux_product[] = "linux";
+
 static parry_err_t parse_text(parry_parse_t *p, const char *rec, size_t len, char *errstr,
                               size_t errstr_size) {
   syslog_state_t *st = p->stream_state;
@@ -398,7 +402,7 @@ static parry_err_t parse_text(parry_parse_t *p, const char *rec, size_t len, cha
   if (h.kind == PARRY_SYSLOG_5424) set_5424(&b, &h);
 
   if (h.repeat_marker) {
-    parry_evb_set_logsource(&b, "linux", "syslog", NULL);
+    parry_evb_set_logsource(&b, linux_product, "syslog", NULL);
     parry_evb_set_action(&b, LIT("syslog-repeat-marker"));
     parry_evb_set_outcome(&b, "unknown");
     parry_evb_field_int(&b, "syslog.repeat_count", (int64_t)h.repeat_count);
@@ -417,7 +421,7 @@ static parry_err_t parse_text(parry_parse_t *p, const char *rec, size_t len, cha
   case PROG_SU: service = "su"; break;
   default: break;
   }
-  parry_evb_set_logsource(&b, "linux", service, NULL);
+  parry_evb_set_logsource(&b, linux_product, service, NULL);
   bool track = st && h.has_pid && (prog == PROG_SSHD || prog == PROG_DROPBEAR);
   if (track) {
     key = conn_key(h.host, h.pid);
@@ -441,7 +445,9 @@ static parry_err_t parse_text(parry_parse_t *p, const char *rec, size_t len, cha
     if (emitted) return PARRY_OK;
   }
   Parry__V1__Logsource *ls = b.ev->logsource; /* CEF replaces it with its own */
-  if (ls && ls->product && strcmp(ls->product, "linux") == 0 && (!ls->service || !ls->service[0]))
+  if (ls && ls->product &&
+      (ls->product == linux_product || strcmp(ls->product, linux_product) == 0) &&
+      (!ls->service || !ls->service[0]))
     ls->service = (char *)generic_service(h.app);
 
   if (track) {
