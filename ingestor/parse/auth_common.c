@@ -76,6 +76,3 @@ void parry_auth_user(parry_auth_ctx_t *c, span_t user) {
     parry_evb_field_str(c->b, "user.name", "", 0);
 }
 
-void parry_auth_field(parry_auth_ctx_t *c, const char *path, span_t value) {
-  parry_evb_field_str(c->b, path, value.p ? value.p : "", value.n);
-}

@@ -118,7 +118,10 @@ void parry_auth_source(parry_auth_ctx_t *c, span_t addr, uint32_t port);
 /* user.name, kept exactly as logged: an empty name is recorded as "" (the
  * typed field cannot hold an empty string, so it goes to fields). */
 void parry_auth_user(parry_auth_ctx_t *c, span_t user);
-void parry_auth_field(parry_auth_ctx_t *c, const char *path, span_t value);
+/* Inline, so that a literal path stays one for parry_evb_field_str. */
+static inline void parry_auth_field(parry_auth_ctx_t *c, const char *path, span_t value) {
+  parry_evb_field_str(c->b, path, value.p ? value.p : "", value.n);
+}
 
 /* ---- message parsers (true: recognised) ------------------------------------ */
 

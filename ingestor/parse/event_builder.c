@@ -543,38 +543,62 @@ static Parry__V1__Value *put_path_long(parry_evb_t *b, const char *path) {
   return map_put(b, map_at_n(b, path, plen < 256 ? plen : 255), path + dot, n - dot);
 }
 
-/* The same in one pass forward, segment by segment (a byte loop: paths are
- * short literals, and a strchr call cost more than the loop). A path
- * with a dot at byte 255 or later is left to put_path_long and its cut:
- * the maps made so far lie before that and are the ones it makes first. */
-static Parry__V1__Value *put_path(parry_evb_t *b, const char *path) {
+/* The same in one pass forward: path[0..n), its first segment first_len
+ * bytes (n without a dot), both usually constants from the macros in the
+ * header. Later dots are searched for (only three-level paths have them).
+ * A path with a dot at byte 255 or later is left to put_path_long and its
+ * cut: the maps made so far lie before that and are the ones it makes
+ * first. */
+static Parry__V1__Value *put_path(parry_evb_t *b, const char *path, size_t n, size_t first_len) {
   if (!b->ev->fields) b->ev->fields = new_map(b);
   Parry__V1__ValueMap *map = b->ev->fields;
-  const char *seg = path;
+  const char *seg = path, *end = path + n;
+  size_t seg_len = first_len;
   for (;;) {
-    const char *dot = seg;
-    while (*dot && *dot != '.') dot++;
-    if (!*dot) return map_put(b, map, seg, (size_t)(dot - seg));
-    if (dot - path >= 255) return put_path_long(b, path);
-    map = child_map(b, map, seg, (size_t)(dot - seg));
-    seg = dot + 1;
+    if (seg + seg_len == end) return map_put(b, map, seg, seg_len);
+    if (seg + seg_len - path >= 255) return put_path_long(b, path);
+    map = child_map(b, map, seg, seg_len);
+    seg += seg_len + 1;
+    const char *dot = memchr(seg, '.', (size_t)(end - seg));
+    seg_len = dot ? (size_t)(dot - seg) : (size_t)(end - seg);
   }
 }
 
-void parry_evb_field_str(parry_evb_t *b, const char *path, const char *s, size_t len) {
-  parry_evb_value_str(b, put_path(b, path), s, len);
+#undef parry_evb_field_str
+#undef parry_evb_field_int
+#undef parry_evb_field_bool
+
+void parry_evb_field_str_at(parry_evb_t *b, const char *path, size_t path_len, size_t first_len,
+                            const char *s, size_t len) {
+  parry_evb_value_str(b, put_path(b, path, path_len, first_len), s, len);
 }
 
-void parry_evb_field_int(parry_evb_t *b, const char *path, int64_t v) {
-  Parry__V1__Value *val = put_path(b, path);
+void parry_evb_field_int_at(parry_evb_t *b, const char *path, size_t path_len, size_t first_len,
+                            int64_t v) {
+  Parry__V1__Value *val = put_path(b, path, path_len, first_len);
   val->kind_case = PARRY__V1__VALUE__KIND_INT_VALUE;
   val->int_value = v;
 }
 
-void parry_evb_field_bool(parry_evb_t *b, const char *path, bool v) {
-  Parry__V1__Value *val = put_path(b, path);
+void parry_evb_field_bool_at(parry_evb_t *b, const char *path, size_t path_len, size_t first_len,
+                             bool v) {
+  Parry__V1__Value *val = put_path(b, path, path_len, first_len);
   val->kind_case = PARRY__V1__VALUE__KIND_BOOL_VALUE;
   val->bool_value = v;
+}
+
+/* The functions behind the macros, for callers that take their address or
+ * pass a path that is not a literal. */
+void parry_evb_field_str(parry_evb_t *b, const char *path, const char *s, size_t len) {
+  parry_evb_field_str_at(b, PARRY_EVB_PATH_(path), s, len);
+}
+
+void parry_evb_field_int(parry_evb_t *b, const char *path, int64_t v) {
+  parry_evb_field_int_at(b, PARRY_EVB_PATH_(path), v);
+}
+
+void parry_evb_field_bool(parry_evb_t *b, const char *path, bool v) {
+  parry_evb_field_bool_at(b, PARRY_EVB_PATH_(path), v);
 }
 
 /* Deep copy of a malloc'd Value into the arena. */

@@ -69,6 +69,26 @@ void parry_evb_set_logsource(parry_evb_t *b, const char *product, const char *se
 void parry_evb_field_str(parry_evb_t *b, const char *path, const char *s, size_t len);
 void parry_evb_field_int(parry_evb_t *b, const char *path, int64_t v);
 void parry_evb_field_bool(parry_evb_t *b, const char *path, bool v);
+/* (The three above are macros below: a literal path's length and first dot
+ * are found by the compiler, not at run time. These take them.) */
+void parry_evb_field_str_at(parry_evb_t *b, const char *path, size_t path_len, size_t first_len,
+                            const char *s, size_t len);
+void parry_evb_field_int_at(parry_evb_t *b, const char *path, size_t path_len, size_t first_len,
+                            int64_t v);
+void parry_evb_field_bool_at(parry_evb_t *b, const char *path, size_t path_len, size_t first_len,
+                             bool v);
+/* Length of the path and of its first segment; constants for a literal. */
+#define PARRY_EVB_PATH_(path)                                                           \
+  (path), __builtin_strlen(path),                                                        \
+      (__builtin_strchr((path), '.') ? (size_t)(__builtin_strchr((path), '.') - (path))   \
+                                     : __builtin_strlen(path))
+/* (Variadic: an argument may be a macro that gives two, LIT("x").) */
+#define parry_evb_field_str(b, path, ...)                                               \
+  parry_evb_field_str_at((b), PARRY_EVB_PATH_(path), __VA_ARGS__)
+#define parry_evb_field_int(b, path, ...)                                               \
+  parry_evb_field_int_at((b), PARRY_EVB_PATH_(path), __VA_ARGS__)
+#define parry_evb_field_bool(b, path, ...)                                              \
+  parry_evb_field_bool_at((b), PARRY_EVB_PATH_(path), __VA_ARGS__)
 /* The map at path (created as needed; "" is the top level of `fields`). */
 Parry__V1__ValueMap *parry_evb_map_at(parry_evb_t *b, const char *path);
 /* A new or replaced entry `key` (copied) in map; fill the returned Value. */
