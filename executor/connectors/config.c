@@ -58,22 +58,48 @@ static struct json_object *yaml_scalar(const parry_yaml_node_t *n) {
   return json_object_new_string_len(s, (int)len);
 }
 
+/* Where a value was in the file, for error messages (loc below): the
+ * userdata of each object yaml_to_json makes. */
+typedef struct {
+  uint32_t line, column;         /* the value's */
+  uint32_t key_line, key_column; /* its key's, in a mapping (else the value's) */
+} conn_yaml_pos_t;
+
+static void free_pos(struct json_object *o, void *pos) {
+  (void)o;
+  free(pos);
+}
+
+static struct json_object *with_pos(struct json_object *o, const parry_yaml_node_t *n,
+                                    const parry_yaml_node_t *key) {
+  if (!o) return NULL;
+  conn_yaml_pos_t *pos = parry_xmalloc(sizeof *pos);
+  pos->line = n->line;
+  pos->column = n->column;
+  pos->key_line = key ? key->line : n->line;
+  pos->key_column = key ? key->column : n->column;
+  json_object_set_userdata(o, pos, free_pos);
+  return o;
+}
+
 /* Recursion is bounded by CONN_YAML_MAX_DEPTH. Keys that are not scalars are
- * skipped; a key given twice keeps its last value. */
-static struct json_object *yaml_to_json(const parry_yaml_node_t *n) {
+ * skipped; a key given twice keeps its last value. Every object keeps its
+ * node's position (with_pos). */
+static struct json_object *yaml_to_json(const parry_yaml_node_t *n,
+                                        const parry_yaml_node_t *key) {
   switch (n->kind) {
-  case PARRY_YAML_SCALAR: return yaml_scalar(n);
+  case PARRY_YAML_SCALAR: return with_pos(yaml_scalar(n), n, key);
   case PARRY_YAML_SEQUENCE: {
-    struct json_object *a = json_object_new_array();
-    for (size_t i = 0; i < n->n; i++) json_object_array_add(a, yaml_to_json(n->items[i]));
+    struct json_object *a = with_pos(json_object_new_array(), n, key);
+    for (size_t i = 0; i < n->n; i++) json_object_array_add(a, yaml_to_json(n->items[i], NULL));
     return a;
   }
   case PARRY_YAML_MAPPING: {
-    struct json_object *o = json_object_new_object();
+    struct json_object *o = with_pos(json_object_new_object(), n, key);
     for (size_t i = 0; i < n->n; i++) {
       const parry_yaml_node_t *k = n->items[2 * i];
       if (k->kind != PARRY_YAML_SCALAR) continue;
-      json_object_object_add(o, k->text, yaml_to_json(n->items[2 * i + 1]));
+      json_object_object_add(o, k->text, yaml_to_json(n->items[2 * i + 1], k));
     }
     return o;
   }
@@ -136,7 +162,23 @@ typedef struct {
   const char *name;
   char *errstr;
   size_t n;
+  char at[4200]; /* loc()'s answer */
 } ctx_t;
+
+/* "FILE:LINE:COLUMN" of the node o was read from (yaml_to_json keeps each
+ * node's position in its userdata), or "FILE" when o has none (a YAML
+ * null becomes no object). For the one error message being built. */
+static const char *loc_of(ctx_t *c, struct json_object *o, bool key) {
+  const conn_yaml_pos_t *pos = o ? json_object_get_userdata(o) : NULL;
+  if (pos)
+    snprintf(c->at, sizeof c->at, "%s:%u:%u", c->name, key ? pos->key_line : pos->line,
+             key ? pos->key_column : pos->column);
+  else snprintf(c->at, sizeof c->at, "%s", c->name);
+  return c->at;
+}
+static const char *loc(ctx_t *c, struct json_object *o) { return loc_of(c, o, false); }
+/* The position of the key that o is the value of (an unknown key's). */
+static const char *loc_key(ctx_t *c, struct json_object *o) { return loc_of(c, o, true); }
 
 static void remember_secret(parry_conn_config_t *cfg, const char *s) {
   if (!s || strlen(s) < 4) return; /* masking "abc" everywhere would garble outputs */
@@ -212,7 +254,7 @@ static parry_err_t get_value(ctx_t *c, struct json_object *obj, const char *wher
   if (json_object_object_get_ex(obj, key, &v) && v) {
     if (json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s.%s: expected a string",
-                        c->name, where, key);
+                        loc(c, v), where, key);
     *out = parry_xstrdup(json_object_get_string(v));
     if (secret) remember_secret(c->cfg, *out);
     return PARRY_OK;
@@ -223,7 +265,7 @@ static parry_err_t get_value(ctx_t *c, struct json_object *obj, const char *wher
     const char *val = getenv(var);
     if (!val)
       return parry_fail(c->errstr, c->n, PARRY_ERR_NOT_FOUND,
-                        "%s: %s.%s: environment variable %s is not set", c->name, where, k, var);
+                        "%s: %s.%s: environment variable %s is not set", loc(c, v), where, k, var);
     *out = parry_xstrdup(val);
     remember_secret(c->cfg, *out);
     return PARRY_OK;
@@ -233,7 +275,7 @@ static parry_err_t get_value(ctx_t *c, struct json_object *obj, const char *wher
     char err[256];
     *out = read_secret_file(json_object_get_string(v), err, sizeof err);
     if (!*out)
-      return parry_fail(c->errstr, c->n, PARRY_ERR_NOT_FOUND, "%s: %s.%s: %s", c->name, where, k,
+      return parry_fail(c->errstr, c->n, PARRY_ERR_NOT_FOUND, "%s: %s.%s: %s", loc(c, v), where, k,
                         err);
     remember_secret(c->cfg, *out);
     return PARRY_OK;
@@ -244,7 +286,7 @@ static parry_err_t get_value(ctx_t *c, struct json_object *obj, const char *wher
 static parry_err_t check_keys(ctx_t *c, struct json_object *obj, const char *where,
                               const char *const *allowed) {
   if (!json_object_is_type(obj, json_type_object))
-    return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: expected a map", c->name,
+    return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: expected a map", loc(c, obj),
                       where);
   json_object_object_foreach(obj, key, val) {
     (void)val;
@@ -256,8 +298,8 @@ static parry_err_t check_keys(ctx_t *c, struct json_object *obj, const char *whe
             (strcmp(key + al, "_env") == 0 || strcmp(key + al, "_file") == 0));
     }
     if (!ok)
-      return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: unknown key \"%s\"", c->name,
-                        where, key);
+      return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: unknown key \"%s\"",
+                        val ? loc_key(c, val) : loc(c, obj), where, key);
   }
   return PARRY_OK;
 }
@@ -267,23 +309,23 @@ static parry_err_t limits_from(ctx_t *c, struct json_object *obj, const char *wh
                                int64_t *bcool) {
   struct json_object *v;
   if (json_object_object_get_ex(obj, "timeout", &v) && !parse_duration_ns(v, timeout))
-    return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s.timeout: bad duration", c->name,
+    return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s.timeout: bad duration", loc(c, v),
                       where);
   if (json_object_object_get_ex(obj, "breaker_cooldown", &v) && !parse_duration_ns(v, bcool))
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID,
-                      "%s: %s.breaker_cooldown: bad duration", c->name, where);
+                      "%s: %s.breaker_cooldown: bad duration", loc(c, v), where);
   if (json_object_object_get_ex(obj, "max_concurrency", &v)) {
     int64_t i = json_object_get_int64(v);
     if (!json_object_is_type(v, json_type_int) || i < 1 || i > 1000000)
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID,
-                        "%s: %s.max_concurrency: expected 1..1000000", c->name, where);
+                        "%s: %s.max_concurrency: expected 1..1000000", loc(c, v), where);
     *conc = (uint32_t)i;
   }
   if (json_object_object_get_ex(obj, "breaker_failures", &v)) {
     int64_t i = json_object_get_int64(v);
     if (!json_object_is_type(v, json_type_int) || i < 1 || i > 1000000)
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID,
-                        "%s: %s.breaker_failures: expected 1..1000000", c->name, where);
+                        "%s: %s.breaker_failures: expected 1..1000000", loc(c, v), where);
     *bfail = (uint32_t)i;
   }
   return PARRY_OK;
@@ -301,13 +343,13 @@ static parry_err_t parse_defaults(ctx_t *c, struct json_object *d) {
   struct json_object *v;
   if (json_object_object_get_ex(d, "max_response", &v) && !parse_size(v, &l->max_response_bytes))
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: defaults.max_response: bad size",
-                      c->name);
+                      loc(c, v));
   if (json_object_object_get_ex(d, "exec_max_output", &v) && !parse_size(v, &l->exec_max_output))
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID,
-                      "%s: defaults.exec_max_output: bad size", c->name);
+                      "%s: defaults.exec_max_output: bad size", loc(c, v));
   if (json_object_object_get_ex(d, "max_queued", &v) && !parse_size(v, &l->max_queued))
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: defaults.max_queued: bad number",
-                      c->name);
+                      loc(c, v));
   return PARRY_OK;
 }
 
@@ -323,7 +365,7 @@ static parry_err_t parse_auth(ctx_t *c, struct json_object *a, const char *where
   else if (strcmp(type, "none") == 0) auth->type = CONN_AUTH_NONE;
   else
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID,
-                      "%s: %s.type: expected basic, bearer, header or none", c->name, where);
+                      "%s: %s.type: expected basic, bearer, header or none", loc(c, t ? t : a), where);
   if (get_value(c, a, where, "user", false, &auth->user) ||
       get_value(c, a, where, "password", true, &auth->password) ||
       get_value(c, a, where, "token", true, &auth->token) ||
@@ -331,7 +373,7 @@ static parry_err_t parse_auth(ctx_t *c, struct json_object *a, const char *where
     return PARRY_ERR_INVALID;
   if (auth->type == CONN_AUTH_BASIC && (!auth->user || !auth->password))
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: basic needs user and password",
-                      c->name, where);
+                      loc(c, a), where);
   if (auth->type == CONN_AUTH_BASIC) {
     /* What goes on the wire is base64(user:password): an upstream echoing
      * the Authorization header back must not slip it past the masking. */
@@ -345,11 +387,11 @@ static parry_err_t parse_auth(ctx_t *c, struct json_object *a, const char *where
     free(enc);
   }
   if ((auth->type == CONN_AUTH_BEARER || auth->type == CONN_AUTH_HEADER) && !auth->token)
-    return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: %s needs a token", c->name,
+    return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: %s needs a token", loc(c, a),
                       where, type);
   if (auth->type == CONN_AUTH_HEADER && !auth->header)
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: header auth needs `header`",
-                      c->name, where);
+                      loc(c, a), where);
   return PARRY_OK;
 }
 
@@ -387,7 +429,7 @@ static parry_err_t parse_target(ctx_t *c, const char *name, struct json_object *
     else if (strcmp(s, "required") == 0) t->starttls = 2;
     else
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID,
-                        "%s: %s.starttls: expected none, try or required", c->name, where);
+                        "%s: %s.starttls: expected none, try or required", loc(c, v), where);
   }
   if (json_object_object_get_ex(o, "auth", &v)) {
     char w[200];
@@ -397,13 +439,19 @@ static parry_err_t parse_target(ctx_t *c, const char *name, struct json_object *
   if (json_object_object_get_ex(o, "headers", &v)) {
     if (!json_object_is_type(v, json_type_object))
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s.headers: expected a map",
-                        c->name, where);
+                        loc(c, v), where);
     t->headers = json_object_get(v);
   }
   if (!t->url && !t->base_url)
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s: needs url or base_url",
-                      c->name, where);
+                      loc(c, o), where);
   return PARRY_OK;
+}
+
+/* The `target` value of o, or o itself when it has none (for loc). */
+static struct json_object *target_at(struct json_object *o) {
+  struct json_object *t = NULL;
+  return json_object_object_get_ex(o, "target", &t) && t ? t : o;
 }
 
 static parry_err_t parse_action(ctx_t *c, const char *name, struct json_object *o,
@@ -419,7 +467,7 @@ static parry_err_t parse_action(ctx_t *c, const char *name, struct json_object *
     return PARRY_ERR_INVALID;
   if (!a->target || !conn_config_target(c->cfg, a->target))
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s.target: no such target \"%s\"",
-                      c->name, where, a->target ? a->target : "");
+                      loc(c, target_at(o)), where, a->target ? a->target : "");
   if (!a->method) a->method = parry_xstrdup("POST");
   if (!a->path) a->path = parry_xstrdup("");
   struct json_object *v;
@@ -436,7 +484,7 @@ static parry_err_t parse_ti(ctx_t *c, struct json_object *o) {
   if (!json_object_object_get_ex(o, "providers", &p) || !p) return PARRY_OK;
   if (!json_object_is_type(p, json_type_array))
     return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID,
-                      "%s: threat_intel.providers: expected a list", c->name);
+                      "%s: threat_intel.providers: expected a list", loc(c, p));
   size_t n = json_object_array_length(p);
   c->cfg->providers = parry_xnew(conn_ti_provider_t, n ? n : 1);
   for (size_t i = 0; i < n; i++) {
@@ -458,7 +506,7 @@ static parry_err_t parse_ti(ctx_t *c, struct json_object *o) {
     if (json_object_object_get_ex(e, "not_found_ok", &v)) pr->not_found_ok = json_object_get_boolean(v);
     if (!pr->target || !conn_config_target(c->cfg, pr->target))
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: %s.target: no such target",
-                        c->name, where);
+                        loc(c, e), where);
     if (!pr->name) pr->name = parry_xstrdup(pr->target);
     if (!pr->path) pr->path = parry_xstrdup("/{{indicator}}");
   }
@@ -472,21 +520,21 @@ static parry_err_t parse_exec(ctx_t *c, struct json_object *o) {
   if (json_object_object_get_ex(o, "allow", &v) && v) {
     if (!json_object_is_type(v, json_type_array))
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: exec.allow: expected a list",
-                        c->name);
+                        loc(c, v));
     size_t n = json_object_array_length(v);
     c->cfg->exec_allow = parry_xnew(char *, n ? n : 1);
     for (size_t i = 0; i < n; i++) {
       const char *p = json_object_get_string(json_object_array_get_idx(v, i));
       if (!p || p[0] != '/')
         return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID,
-                          "%s: exec.allow[%zu]: expected an absolute path", c->name, i);
+                          "%s: exec.allow[%zu]: expected an absolute path", loc(c, json_object_array_get_idx(v, i)), i);
       c->cfg->exec_allow[c->cfg->nexec_allow++] = parry_xstrdup(p);
     }
   }
   if (json_object_object_get_ex(o, "env", &v) && v) {
     if (!json_object_is_type(v, json_type_object))
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: exec.env: expected a map",
-                        c->name);
+                        loc(c, v));
     c->cfg->exec_env = parry_xnew(char *, (size_t)json_object_object_length(v) + 1);
     json_object_object_foreach(v, k, val) {
       parry_buf_t b = PARRY_BUF_INIT(0);
@@ -508,7 +556,7 @@ static parry_err_t parse_root(ctx_t *c, struct json_object *root) {
   if (json_object_object_get_ex(root, "targets", &v) && v) {
     if (!json_object_is_type(v, json_type_object))
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: targets: expected a map",
-                        c->name);
+                        loc(c, v));
     c->cfg->targets = parry_xnew(conn_target_cfg_t, (size_t)json_object_object_length(v) + 1);
     json_object_object_foreach(v, name, t) {
       if (parse_target(c, name, t, &c->cfg->targets[c->cfg->ntargets++]) != PARRY_OK)
@@ -518,7 +566,7 @@ static parry_err_t parse_root(ctx_t *c, struct json_object *root) {
   if (json_object_object_get_ex(root, "actions", &v) && v) {
     if (!json_object_is_type(v, json_type_object))
       return parry_fail(c->errstr, c->n, PARRY_ERR_INVALID, "%s: actions: expected a map",
-                        c->name);
+                        loc(c, v));
     c->cfg->actions = parry_xnew(conn_action_cfg_t, (size_t)json_object_object_length(v) + 1);
     json_object_object_foreach(v, name, a) {
       if (parse_action(c, name, a, &c->cfg->actions[c->cfg->nactions++]) != PARRY_OK)
@@ -557,7 +605,7 @@ parry_conn_config_t *parry_conn_config_parse(const char *yaml, size_t len, const
     ye.column = docs.docs[1]->column;
     snprintf(ye.msg, sizeof ye.msg, "a second YAML document; the connectors file holds one");
   }
-  struct json_object *root = parsed && docs.n_docs ? yaml_to_json(docs.docs[0]) : NULL;
+  struct json_object *root = parsed && docs.n_docs ? yaml_to_json(docs.docs[0], NULL) : NULL;
   free(docs.docs);
   parry_arena_free(&arena);
   if (!parsed) {
@@ -566,7 +614,7 @@ parry_conn_config_t *parry_conn_config_parse(const char *yaml, size_t len, const
     parry_conn_config_destroy(cfg);
     return NULL;
   }
-  ctx_t c = {cfg, name, errstr, errstr_size};
+  ctx_t c = {cfg, name, errstr, errstr_size, {0}};
   parry_err_t err = parse_root(&c, root);
   json_object_put(root);
   if (err != PARRY_OK) {

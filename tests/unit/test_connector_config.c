@@ -145,6 +145,29 @@ static void test_syntax_error_names_line_and_column(void **state) {
   expect_refused(text, strlen(text), "c.yml:2:1: invalid YAML: ", NULL);
 }
 
+/* Content errors (not syntax) name the line and column of the value they
+ * are about, like syntax errors do. */
+static void test_content_errors_name_line_and_column(void **state) {
+  (void)state;
+  static const char unknown[] = "targets:\n  t:\n    base_url: http://127.0.0.1:9\n"
+                                "    timout: 5s\n";
+  expect_refused(unknown, strlen(unknown), "c.yml:4:5: targets.t: unknown key \"timout\"", NULL);
+  static const char duration[] = "defaults:\n  timeout: soon\n";
+  expect_refused(duration, strlen(duration), "c.yml:2:12: defaults.timeout: bad duration", NULL);
+  static const char conc[] = "targets:\n  t: {base_url: http://127.0.0.1:9, max_concurrency: 0}\n";
+  expect_refused(conc, strlen(conc), "c.yml:2:54: targets.t.max_concurrency: expected", NULL);
+  static const char action[] = "targets:\n  t: {base_url: http://127.0.0.1:9}\n"
+                               "actions:\n  a:\n    target: nowhere\n";
+  expect_refused(action, strlen(action), "c.yml:5:13: actions.a.target: no such target", NULL);
+  static const char allow[] = "exec:\n  allow:\n    - /bin/true\n    - relative/script\n";
+  expect_refused(allow, strlen(allow), "c.yml:4:7: exec.allow[1]: expected an absolute path",
+                 NULL);
+  /* an error about a whole map points at the map */
+  static const char auth[] = "targets:\n  t: {base_url: http://127.0.0.1:9, auth: {type: basic}}\n";
+  expect_refused(auth, strlen(auth), "c.yml:2:43: targets.t.auth: basic needs user and password",
+                 NULL);
+}
+
 /* This file's typing of plain scalars: null, true, false and decimal
  * integers only; quoted scalars are strings; tags are ignored. */
 static void test_scalar_typing_unchanged(void **state) {
@@ -209,6 +232,7 @@ int main(void) {
       cmocka_unit_test(test_node_count_capped),
       cmocka_unit_test(test_second_document_refused),
       cmocka_unit_test(test_syntax_error_names_line_and_column),
+      cmocka_unit_test(test_content_errors_name_line_and_column),
       cmocka_unit_test(test_scalar_typing_unchanged),
       cmocka_unit_test(test_empty_files_accepted),
   };
