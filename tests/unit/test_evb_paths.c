@@ -2,9 +2,12 @@
  * segments end at the last byte of a page followed by an unmapped page
  * must not fault, and must build the same maps as the strchr scan), and
  * the keys kept as literals (known_key): the same text as a copy, and a
- * later put of the same key replaces, whichever spelling built it. */
+ * later put of the same key replaces, whichever spelling built it; and
+ * the IPv4 check of source.ip against inet_pton on many near-addresses. */
 #include "test_support.h"
 
+#include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -79,10 +82,55 @@ static void test_known_keys(void **state) {
   parry_arena_free(&arena);
 }
 
+/* parry_evb_set_source_address says "an IP" exactly when glibc's
+ * inet_pton does (for text without ':' only IPv4 can be), and keeps the
+ * text as source.ip: every edge by hand, then 200,000 random strings of
+ * digits and dots (and a few other bytes) of lengths 0..17. */
+static void check_ip(const char *text, size_t len) {
+  char c[32];
+  memcpy(c, text, len);
+  c[len] = '\0';
+  unsigned char bin[16];
+  bool want = memchr(text, '\0', len) == NULL && inet_pton(AF_INET, c, bin) == 1;
+  parry_arena_t arena = PARRY_ARENA_INIT;
+  parry_evb_t b;
+  parry_evb_init(&b, &arena);
+  bool got = parry_evb_set_source_address(&b, text, len);
+  if (got != want)
+    fail_msg("\"%.*s\" (%zu bytes): builder says %d, inet_pton %d", (int)len, text, len, got,
+             want);
+  if (got) assert_string_equal(b.ev->source_ip, c);
+  parry_arena_free(&arena);
+}
+
+static void test_ipv4_like_inet_pton(void **state) {
+  (void)state;
+  static const char *const edges[] = {
+      "1.2.3.4", "0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3.256", "01.2.3.4",
+      "1.02.3.4", "1.2.3.04", "1.2.3.0", "10.20.30.40", "199.199.199.199", "249.250.251.252",
+      "260.1.1.1", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.4.5", "1234.1.1.1",
+      "1.2.3.a", "1.2.3.4 ", " 1.2.3.4", "1.2.3.-4", "100.100.100.100", "255.255.255.256",
+      "299.1.1.1", "2.55.255.25", "9.9.9.9", "1.1.1.1x", "0.1.2.3", "00.1.2.3",
+  };
+  for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) check_ip(edges[i], strlen(edges[i]));
+  check_ip("1.2.3.4\0", 8); /* a NUL inside is never an address */
+  check_ip("1.2\0.3.4", 8);
+  srandom(7);
+  static const char alphabet[] = "0123456789.0123456789....12525x: ";
+  for (int round = 0; round < 200000; round++) {
+    char t[20];
+    size_t len = (size_t)(random() % 18);
+    for (size_t i = 0; i < len; i++) t[i] = alphabet[random() % (sizeof alphabet - 1)];
+    if (memchr(t, ':', len)) continue; /* IPv6 has its own path */
+    check_ip(t, len);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_path_at_page_end),
       cmocka_unit_test(test_known_keys),
+      cmocka_unit_test(test_ipv4_like_inet_pton),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
