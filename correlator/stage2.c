@@ -83,6 +83,13 @@ static int32_t partition_of(const parry_corr_stage2_t *s, const char *key) {
   return rd_kafka_msg_partitioner_consistent(NULL, key, strlen(key), s->n_partitions, NULL, NULL);
 }
 
+/* The engine's idle-expiry clock of a key: its partition. */
+static uint32_t partition_clock(void *opaque, const char *key, size_t key_len) {
+  const parry_corr_stage2_t *s = opaque;
+  return (uint32_t)rd_kafka_msg_partitioner_consistent(NULL, key, key_len, s->n_partitions, NULL,
+                                                       NULL);
+}
+
 /* ----------------------------------------------------------- the sink */
 
 static void on_alert(void *opaque, const Parry__V1__Alert *alert) {
@@ -633,7 +640,6 @@ parry_err_t parry_corr_stage2_start(const parry_config_t *cfg, parry_metrics_t *
   opt.idle_expiry_ns = parry_config_int(cfg, "correlator.idle_expiry") * 1000000;
   opt.max_event_refs = (size_t)parry_config_int(cfg, "correlator.max_event_refs");
   opt.idle_release_ns = parry_config_int(cfg, "correlator.idle_release") * 1000000;
-  s->engine = parry_corr_engine_new(s->set, &opt);
 
   char txn_id[512];
   s->producer = parry_txn_producer_new(cfg, metrics, s->group, "correlate",
@@ -659,6 +665,12 @@ parry_err_t parry_corr_stage2_start(const parry_config_t *cfg, parry_metrics_t *
                     s->state_topic, (int)n_state, s->signals_topic, (int)s->n_partitions);
     goto fail;
   }
+  /* One idle-expiry clock per partition: keys of a partition whose event
+   * time lags the others' are not expired by the others' time. */
+  opt.n_clocks = (uint32_t)s->n_partitions;
+  opt.clock_of = partition_clock;
+  opt.clock_opaque = s;
+  s->engine = parry_corr_engine_new(s->set, &opt);
   s->owned = parry_xcalloc((size_t)s->n_partitions, sizeof *s->owned);
 
   /* Eager assignment: the rebalance callback restores and drops whole sets. */

@@ -77,6 +77,14 @@ typedef struct {               /* what the engine's user may tune */
                                   burst that simply stops still raises its alert.
                                   The key's lateness reference then moves past them:
                                   a signal older than the released ones is late. */
+  /* Clocks for idle expiry: a key expires by the newest signal time of its
+   * own clock, not of every key. Services use one per partition of the
+   * signals topic, so that a partition whose event time lags the others
+   * (a replay, a slow source) does not have its keys expired by theirs.
+   * n_clocks 0 or 1, or clock_of NULL: one clock for all keys. */
+  uint32_t n_clocks;
+  uint32_t (*clock_of)(void *opaque, const char *key, size_t key_len); /* < n_clocks */
+  void *clock_opaque;
 } parry_corr_options_t;
 
 /* Defaults: lateness 0, no suppression, no memory cap, idle expiry 1 h,

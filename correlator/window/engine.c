@@ -45,7 +45,8 @@ struct parry_corr_engine {
   size_t cap, count;
   size_t bytes;
   size_t sweep, evict_cursor;
-  int64_t now; /* newest signal time seen (idle expiry) */
+  int64_t *now;     /* per clock: newest signal time seen (idle expiry) */
+  uint32_t n_clocks; /* at least 1 */
   parry_corr_stats_t st;
   parry_buf_t keybuf, statebuf;
   chain_sig_t *queue;
@@ -986,7 +987,9 @@ parry_corr_engine_t *parry_corr_engine_new(const parry_corr_set_t *set,
   if (e->opt.default_suppress_ns > dmax) e->opt.default_suppress_ns = dmax;
   if (e->opt.idle_expiry_ns < 0) e->opt.idle_expiry_ns = 0;
   if (e->opt.idle_expiry_ns > dmax) e->opt.idle_expiry_ns = dmax;
-  e->now = CORR_NONE;
+  e->n_clocks = e->opt.n_clocks > 1 && e->opt.clock_of ? e->opt.n_clocks : 1;
+  e->now = parry_xnew(int64_t, e->n_clocks);
+  for (uint32_t c = 0; c < e->n_clocks; c++) e->now[c] = CORR_NONE;
   e->last_ri = e->last_input = UINT32_MAX;
   parry_buf_init(&e->keybuf, 0);
   parry_buf_init(&e->statebuf, 0);
@@ -1008,11 +1011,24 @@ void parry_corr_engine_destroy(parry_corr_engine_t *e) {
   if (!e) return;
   clear_all(e);
   free(e->slots);
+  free(e->now);
   for (size_t i = 0; i < e->n_queue; i++) chain_free(&e->queue[i]);
   free(e->queue);
   parry_buf_free(&e->keybuf);
   parry_buf_free(&e->statebuf);
   free(e);
+}
+
+/* The clock of key (options.clock_of; 0 with one clock). */
+static uint32_t clock_of(const parry_corr_engine_t *e, const char *key, size_t klen) {
+  if (e->n_clocks == 1) return 0;
+  uint32_t c = e->opt.clock_of(e->opt.clock_opaque, key, klen);
+  return c < e->n_clocks ? c : 0;
+}
+
+/* Clock c has seen time ts. */
+static void clock_advance(parry_corr_engine_t *e, uint32_t c, int64_t ts) {
+  if (e->now[c] == CORR_NONE || ts > e->now[c]) e->now[c] = ts;
 }
 
 static int64_t expiry_of(const parry_corr_engine_t *e, const corr_rule_t *r) {
@@ -1055,7 +1071,8 @@ static void sweep(parry_corr_engine_t *e, const corr_rec_t *keep, const parry_co
     size_t i = e->sweep & (e->cap - 1);
     corr_rec_t *r = REC(e->slots[i]);
     if (r && r != keep && r->max_ts != CORR_NONE &&
-        r->max_ts < sat_sub(e->now, expiry_of(e, rule_of(e, r)))) {
+        r->max_ts < sat_sub(e->now[clock_of(e, r->key, r->keylen)],
+                            expiry_of(e, rule_of(e, r)))) {
       flush_rec(e, i, r, sink);
       rec_delete(e, i, sink);
       e->st.expired++;
@@ -1143,7 +1160,7 @@ static parry_err_t feed_one(parry_corr_engine_t *e, const Parry__V1__Signal *sig
     e->bytes += rec_size(e, rec);
   }
   e->st.updates++;
-  if (e->now == CORR_NONE || s.ts > e->now) e->now = s.ts;
+  clock_advance(e, clock_of(e, key, klen), s.ts);
   int64_t L = e->opt.allowed_lateness_ns;
   if (rec->max_ts != CORR_NONE && s.ts < sat_sub(rec->max_ts, L)) {
     e->st.late++;
@@ -1193,7 +1210,7 @@ parry_err_t parry_corr_engine_feed(parry_corr_engine_t *e, const Parry__V1__Sign
 
 void parry_corr_engine_expire(parry_corr_engine_t *e, int64_t now_ns,
                               const parry_corr_sink_t *sink) {
-  if (e->now == CORR_NONE || now_ns > e->now) e->now = now_ns;
+  for (uint32_t c = 0; c < e->n_clocks; c++) clock_advance(e, c, now_ns);
   size_t saved = e->sweep;
   e->sweep = 0;
   /* one full pass; sweep() advances only past slots it keeps */
@@ -1328,8 +1345,7 @@ parry_err_t parry_corr_engine_restore(parry_corr_engine_t *e, const char *key,
   }
   e->slots[slot] = slot_of(rec);
   e->bytes += rec_size(e, rec);
-  if (rec->max_ts != CORR_NONE && (e->now == CORR_NONE || rec->max_ts > e->now))
-    e->now = rec->max_ts;
+  if (rec->max_ts != CORR_NONE) clock_advance(e, clock_of(e, key, klen), rec->max_ts);
   return PARRY_OK;
 }
 

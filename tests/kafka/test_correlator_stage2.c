@@ -14,7 +14,10 @@
  * Then stage 2 is stopped and started again (a new member of the same group)
  * between two halves of the stream, with one IP's burst split across them:
  * its alert needs the window restored from topics.state. Every changelog
- * record must sit on the partition number its key's signals use. */
+ * record must sit on the partition number its key's signals use.
+ *
+ * And idle expiry by partition: a partition running two hours ahead in
+ * event time does not expire another partition's open window. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,39 +138,46 @@ static void check_changelog(fixture_t *f, int partitions) {
   parry_config_destroy(cfg);
 }
 
+/* Fresh topics (4 signal and state partitions) and a configuration for
+ * both stages. */
+static void fixture_open(fixture_t *f) {
+  parry_test_unique_name("parry-cor2-events", f->events, sizeof f->events);
+  parry_test_unique_name("parry-cor2-signals", f->signals, sizeof f->signals);
+  parry_test_unique_name("parry-cor2-state", f->state, sizeof f->state);
+  parry_test_unique_name("parry-cor2-alerts", f->alerts, sizeof f->alerts);
+  parry_test_unique_name("parry-cor2-dlq", f->dlq, sizeof f->dlq);
+  parry_test_unique_name("parry-cor2-group", f->group, sizeof f->group);
+  parry_test_unique_name("parry-cor2-cgroup", f->cgroup, sizeof f->cgroup);
+  parry_test_kafka_create_topic(g_admin, f->events, 3);
+  parry_test_kafka_create_topic(g_admin, f->signals, 4);
+  static const char *const compact[] = {"cleanup.policy", "compact", NULL};
+  parry_kafka_topic_spec_t spec = {f->state, 4, 1, compact};
+  char err[1024];
+  if (parry_kafka_create_topics(g_admin, &spec, 1, 30000, err, sizeof err)) fail_msg("%s", err);
+  parry_test_kafka_create_topic(g_admin, f->alerts, 3);
+  parry_test_kafka_create_topic(g_admin, f->dlq, 1);
+
+  f->cfg = parry_test_kafka_config(g_bootstrap, NULL);
+  parry_test_config_set(f->cfg, "topics.events=%s", f->events);
+  parry_test_config_set(f->cfg, "topics.signals=%s", f->signals);
+  parry_test_config_set(f->cfg, "topics.state=%s", f->state);
+  parry_test_config_set(f->cfg, "topics.alerts=%s", f->alerts);
+  parry_test_config_set(f->cfg, "topics.dlq=%s", f->dlq);
+  parry_test_config_set(f->cfg, "correlator.group=%s", f->group);
+  parry_test_config_set(f->cfg, "correlator.correlate_group=%s", f->cgroup);
+  parry_test_config_set(f->cfg, "correlator.rules=%s", g_rule_path);
+  parry_test_config_set(f->cfg, "correlator.allowed_lateness=0");
+  parry_test_config_set(f->cfg, "correlator.transaction_timeout=10s");
+  parry_test_config_set(f->cfg, "correlator.instance_id=test");
+  parry_test_config_set(f->cfg, "kafka.session.timeout.ms=6000");
+}
+
 static void test_stage2_end_to_end(void **state) {
   (void)state;
   if (!g_bootstrap) skip();
   fixture_t f = {0};
-  parry_test_unique_name("parry-cor2-events", f.events, sizeof f.events);
-  parry_test_unique_name("parry-cor2-signals", f.signals, sizeof f.signals);
-  parry_test_unique_name("parry-cor2-state", f.state, sizeof f.state);
-  parry_test_unique_name("parry-cor2-alerts", f.alerts, sizeof f.alerts);
-  parry_test_unique_name("parry-cor2-dlq", f.dlq, sizeof f.dlq);
-  parry_test_unique_name("parry-cor2-group", f.group, sizeof f.group);
-  parry_test_unique_name("parry-cor2-cgroup", f.cgroup, sizeof f.cgroup);
-  parry_test_kafka_create_topic(g_admin, f.events, 3);
-  parry_test_kafka_create_topic(g_admin, f.signals, 4);
-  static const char *const compact[] = {"cleanup.policy", "compact", NULL};
-  parry_kafka_topic_spec_t spec = {f.state, 4, 1, compact};
+  fixture_open(&f);
   char err[1024];
-  if (parry_kafka_create_topics(g_admin, &spec, 1, 30000, err, sizeof err)) fail_msg("%s", err);
-  parry_test_kafka_create_topic(g_admin, f.alerts, 3);
-  parry_test_kafka_create_topic(g_admin, f.dlq, 1);
-
-  f.cfg = parry_test_kafka_config(g_bootstrap, NULL);
-  parry_test_config_set(f.cfg, "topics.events=%s", f.events);
-  parry_test_config_set(f.cfg, "topics.signals=%s", f.signals);
-  parry_test_config_set(f.cfg, "topics.state=%s", f.state);
-  parry_test_config_set(f.cfg, "topics.alerts=%s", f.alerts);
-  parry_test_config_set(f.cfg, "topics.dlq=%s", f.dlq);
-  parry_test_config_set(f.cfg, "correlator.group=%s", f.group);
-  parry_test_config_set(f.cfg, "correlator.correlate_group=%s", f.cgroup);
-  parry_test_config_set(f.cfg, "correlator.rules=%s", g_rule_path);
-  parry_test_config_set(f.cfg, "correlator.allowed_lateness=0");
-  parry_test_config_set(f.cfg, "correlator.transaction_timeout=10s");
-  parry_test_config_set(f.cfg, "correlator.instance_id=test");
-  parry_test_config_set(f.cfg, "kafka.session.timeout.ms=6000");
 
   /* The stream: 16 IPs with 3..6 failures 5 s apart (>= 5 alerts), a second
    * burst of 6 ten minutes later for every third IP, an accepted login for
@@ -232,6 +242,86 @@ static void test_stage2_end_to_end(void **state) {
   free_events(&e);
 }
 
+/* Until stage 2 has fed n signals in all. */
+static void wait_fed(fixture_t *f, int64_t n) {
+  int64_t deadline = parry_test_now_ms() + WAIT_MS;
+  while (counter(f, "parry_correlator_signals_total") < n) {
+    if (parry_test_now_ms() > deadline)
+      fail_msg("stage 2 fed %lld of %lld signals",
+               (long long)counter(f, "parry_correlator_signals_total"), (long long)n);
+    usleep(20000);
+  }
+}
+
+/* The signals partition of source IP ip's correlation key. */
+static int32_t signals_partition(const char *ip) {
+  char key[128];
+  int n = snprintf(key, sizeof key, "%s|%s", CORR_RULE, ip);
+  return rd_kafka_msg_partitioner_consistent(NULL, key, (size_t)n, 4, NULL, NULL);
+}
+
+/* Idle expiry keeps one clock per signals partition: IP A's burst begins
+ * (3 failures), then 4,800 failures of 300 other IPs on other
+ * partitions, two hours later in event time (a partition running ahead:
+ * live traffic beside a replay), are processed; then A's burst goes on (2
+ * more). A's window must still be there: its 5 failures in 20 s raise the
+ * alert that the offline pipeline (event order) raises. With one clock
+ * for all keys, A's key expired when the table sweep met it (the engine's
+ * newest time was two hours past it) and the alert was lost. */
+static void test_stage2_partition_clocks(void **state) {
+  (void)state;
+  if (!g_bootstrap) skip();
+  fixture_t f = {0};
+  fixture_open(&f);
+  char err[1024];
+  const char *a_ip = "10.4.0.1";
+  int32_t pa = signals_partition(a_ip);
+  evs_t e = {0};
+  for (int k = 0; k < 5; k++) add_event(&e, T0 + k * 5, a_ip, false);
+  /* 300 IPs with 16 failures 20 s apart (never 5 in a minute: no alert):
+   * 4,800 updates, enough for the engine's incremental sweep (a slot every
+   * 4 updates) to pass every slot of its first table (1,024) once. */
+  int others = 0;
+  for (int i = 0; others < 300 && i < 60000; i++) {
+    char ip[32];
+    snprintf(ip, sizeof ip, "10.5.%d.%d", i / 250, i % 250 + 1);
+    if (signals_partition(ip) == pa) continue;
+    for (int k = 0; k < 16; k++) add_event(&e, T0 + 7200 + others % 20 + k * 20, ip, false);
+    others++;
+  }
+  assert_int_equal(others, 300);
+  finish_events(&e); /* time order: A's five first, then the others */
+  for (int k = 0; k < 5; k++) assert_string_equal(e.v[k].ip, a_ip);
+  wants_t *w = parry_xcalloc(1, sizeof *w);
+  offline(&e, e.n, w);
+  assert_int_equal(w->n, 1);
+  assert_string_equal(w->v[0].group, a_ip);
+
+  f.metrics = parry_metrics_new();
+  if (parry_correlator_start(f.cfg, f.metrics, &f.s1, err, sizeof err))
+    fail_msg("could not start stage 1: %s", err);
+  start_stage2(&f);
+  /* Each step waits until stage 2 has fed what was produced: the order in
+   * which it sees the partitions is the scenario. */
+  produce_events(&f, &e, 0, 3); /* A: 3 failures */
+  wait_fed(&f, 3);
+  produce_events(&f, &e, 5, e.n); /* the others, two hours ahead */
+  wait_fed(&f, (int64_t)e.n - 2);
+  produce_events(&f, &e, 3, 5); /* A: 2 more */
+  gots_t *g = parry_xcalloc(1, sizeof *g);
+  collect(f.alerts, 3, w, g, NULL);
+  compare(g, w);
+  assert_int_equal(counter(&f, "parry_correlator_expired_keys_total"), 0);
+  gots_free(g);
+  assert_int_equal(parry_corr_stage2_stop(f.s2), 0);
+  assert_int_equal(parry_correlator_stop(f.s1), 0);
+  parry_metrics_destroy(f.metrics);
+  parry_config_destroy(f.cfg);
+  free(g);
+  free(w);
+  free_events(&e);
+}
+
 static int group_setup(void **state) {
   (void)state;
   g_bootstrap = parry_test_kafka_bootstrap();
@@ -254,6 +344,7 @@ static int group_teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stage2_end_to_end),
+      cmocka_unit_test(test_stage2_partition_clocks),
   };
   return cmocka_run_group_tests_name("correlator_stage2", tests, group_setup, group_teardown);
 }

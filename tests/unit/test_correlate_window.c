@@ -832,6 +832,50 @@ static void test_incremental_expiry(void **state) {
   th_free(&h);
 }
 
+/* Clocks (services: one per partition): keys expire by the newest time of
+ * their own clock. 100 keys at t=0 on clock 0 stay while a busy key on
+ * clock 1 runs two hours ahead; they go once clock 0 itself moves on. */
+static uint32_t busy_clock(void *opaque, const char *key, size_t key_len) {
+  (void)opaque;
+  return memmem(key, key_len, "busy", 4) ? 1 : 0;
+}
+
+static void test_expiry_per_clock(void **state) {
+  (void)state;
+  th_t h;
+  th_load(&h, "title: c\nid: c\ncorrelation: {type: event_count, rules: [r], group-by: [hst], "
+              "timespan: 1m, condition: {gte: 3}}\n---\ntitle: r\nname: r\n"
+              "logsource: {product: test}\ndetection: {s: {k: hit}, condition: s}\n");
+  char host[32];
+  for (int i = 0; i < 100; i++) {
+    snprintf(host, sizeof host, "idle%d", i);
+    hit(&h, 0, host, "u", 1);
+  }
+  for (int i = 0; i < 6000; i++) hit(&h, 7200 + i / 100, "busy", "u", 1);
+  size_t first = h.n_sigs;
+  for (int i = 0; i < 6000; i++) hit(&h, 7200 + i / 100, "late", "u", 1);
+  parry_corr_options_t o;
+  parry_corr_options_default(&o);
+  o.idle_expiry_ns = 600 * SEC;
+  o.n_clocks = 2;
+  o.clock_of = busy_clock;
+  parry_corr_engine_t *e = parry_corr_engine_new(h.set, &o);
+  tout_t out = {0};
+  th_feed(&h, e, &out, NULL, 0, first);
+  parry_corr_stats_t st;
+  parry_corr_engine_stats(e, &st);
+  assert_int_equal(st.expired, 0); /* with one clock, test_incremental_expiry: 100 */
+  assert_int_equal(st.keys, 101);
+  th_feed(&h, e, &out, NULL, first, h.n_sigs); /* clock 0 two hours on */
+  parry_corr_engine_stats(e, &st);
+  assert_int_equal(st.expired, 100);
+  assert_int_equal(st.keys, 2);
+  assert_int_equal(out.tombstones, 100);
+  parry_corr_engine_destroy(e);
+  tout_free(&out);
+  th_free(&h);
+}
+
 /* Closing windows for the other types: temporal with lt, value_count with
  * lt, value_sum with lte. */
 static void test_closing_variants(void **state) {
@@ -1006,7 +1050,8 @@ int main(void) {
       cmocka_unit_test(test_interleaving), cmocka_unit_test(test_corrupt_state),
       cmocka_unit_test(test_idle_expiry),  cmocka_unit_test(test_drop),
       cmocka_unit_test(test_keys),         cmocka_unit_test(test_alert_ids),
-      cmocka_unit_test(test_incremental_expiry), cmocka_unit_test(test_closing_variants),
+      cmocka_unit_test(test_incremental_expiry),
+      cmocka_unit_test(test_expiry_per_clock), cmocka_unit_test(test_closing_variants),
       cmocka_unit_test(test_reorder_matches_in_order), cmocka_unit_test(test_restore_version1),
       cmocka_unit_test(test_event_id_round_trip), cmocka_unit_test(test_idle_release),
   };
