@@ -38,22 +38,21 @@ typedef struct {
 
 /* The service path's encoding, length-delimited as protobuf streams are. */
 static void write_protobuf(normalize_run_t *run, const Parry__V1__Event *ev) {
-  size_t size = protobuf_c_message_get_packed_size(&ev->base);
+  size_t size = 0;
+  const uint8_t *packed = parry_pb_pack(&ev->base, &run->line, &size);
+  if (!packed) {
+    run->encode_errors++;
+    fprintf(run->err, "parry normalize: an event is too large to encode\n");
+    return;
+  }
   unsigned char prefix[10];
   size_t n = 0;
   for (size_t v = size; ; v >>= 7) {
     prefix[n++] = (unsigned char)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
     if (v < 0x80) break;
   }
-  parry_buf_reset(&run->line);
-  if (parry_buf_reserve(&run->line, n + size) != PARRY_OK) {
-    run->encode_errors++;
-    fprintf(run->err, "parry normalize: an event of %zu bytes is too large\n", size);
-    return;
-  }
-  memcpy(run->line.data, prefix, n);
-  protobuf_c_message_pack(&ev->base, (uint8_t *)run->line.data + n);
-  fwrite(run->line.data, 1, n + size, run->out);
+  fwrite(prefix, 1, n, run->out);
+  fwrite(packed, 1, size, run->out);
 }
 
 enum { FLUSH_AT = 64 * 1024 };

@@ -569,10 +569,16 @@ parry_err_t parry_emit_event(parry_emitter_t *em, const Parry__V1__Event *ev) {
    * by librdkafka's threads, and glibc's arena lock then bounces between
    * threads (measured: a tenth of the producing thread's time). */
   uint8_t stack[PACK_STACK_MAX];
-  size_t len = parry__v1__event__get_packed_size(ev);
-  bool small = len <= sizeof stack;
-  uint8_t *value = small ? stack : parry_xmalloc(len);
-  parry__v1__event__pack(ev, value);
+  size_t len = 0;
+  /* One walk, back to front (parry_pb_pack_into): protobuf-c's two walks
+   * were most of the service path's time. */
+  uint8_t *value = (uint8_t *)parry_pb_pack_into(&ev->base, stack, sizeof stack, &len);
+  bool small = value != NULL;
+  if (!small) {
+    len = parry__v1__event__get_packed_size(ev);
+    value = parry_xmalloc(len ? len : 1);
+    parry__v1__event__pack(ev, value);
+  }
   parry_err_t err = produce(em, pub->events, key, key_len, value, len,
                             small ? RD_KAFKA_MSG_F_COPY : RD_KAFKA_MSG_F_FREE, NULL);
   if (!err && em->metrics) parry_metric_add(em->metrics->events, 1);

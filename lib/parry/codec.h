@@ -164,6 +164,17 @@ parry_err_t parry_value_to_json(const Parry__V1__Value *v, parry_buf_t *out, cha
 parry_err_t parry_value_map_to_json(const Parry__V1__ValueMap *map, parry_buf_t *out,
                                     char *errstr, size_t errstr_size);
 
+/* The protobuf encoding of m -- byte for byte what protobuf_c_message_pack
+ * writes -- in one walk (lib/pb_pack.c), in scratch: a pointer into it and
+ * *len, valid until scratch is used again; NULL when scratch hits its cap.
+ * scratch's len is ignored and its contents replaced. */
+const uint8_t *parry_pb_pack(const ProtobufCMessage *m, parry_buf_t *scratch, size_t *len);
+/* The same into buf[0..cap) (a stack buffer): the encoding's start within
+ * buf, or NULL when it does not fit or holds something left to protobuf-c
+ * (then pack it with protobuf-c). */
+const uint8_t *parry_pb_pack_into(const ProtobufCMessage *m, uint8_t *buf, size_t cap,
+                                  size_t *len);
+
 /* Reorder ev->fields into the canonical order above (stable otherwise), for
  * parsers that build Events by hand. Writing JSON does not need it; byte-
  * identical protobuf round trips do. */
